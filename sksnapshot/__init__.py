@@ -1,0 +1,19 @@
+"""sksnapshot: snapshot ensembles (train 1, get M for free) as scikit-learn estimators."""
+
+from ._classifier import SnapshotEnsembleClassifier
+from ._schedule import (
+    SnapshotLearningRateSchedule,
+    cosine_annealing,
+    cycle_lengths,
+    simulate_learning_rates,
+)
+
+__all__ = [
+    "SnapshotEnsembleClassifier",
+    "SnapshotLearningRateSchedule",
+    "cosine_annealing",
+    "cycle_lengths",
+    "simulate_learning_rates",
+]
+
+__version__ = "0.1.0"

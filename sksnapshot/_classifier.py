@@ -1,0 +1,354 @@
+"""SnapshotEnsembleClassifier: a snapshot ensemble of Keras networks as a scikit-learn classifier."""
+
+import numpy as np
+from scikeras.wrappers import KerasClassifier
+from sklearn.utils import ClassifierTags
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import SnapshotEnsembleMixin
+from ._mlp import build_mlp
+
+__all__ = ["SnapshotEnsembleClassifier"]
+
+
+class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
+    """Snapshot ensemble classifier: train one network once, predict with M of its snapshots.
+
+    One ``fit`` trains one Keras network with a cyclic learning rate, cosine annealing
+    with warm restarts (Loshchilov & Hutter 2017): ``epochs`` are split into
+    ``n_cycles`` cycles and within a cycle of length ``T`` the rate at position ``t`` is
+    ``min_learning_rate + (max_learning_rate - min_learning_rate) / 2 * (1 + cos(pi t/T))``.
+    At the end of every cycle, where the rate is at its lowest, a copy of the weights (a
+    *snapshot*) is kept in memory. ``predict_proba`` averages the class probabilities of
+    the last ``n_members`` snapshots (Huang et al. 2017).
+
+    It is a subclass of scikeras' ``KerasClassifier``: ``model``, ``optimizer``,
+    ``loss``, ``metrics``, ``callbacks``, ``batch_size``, ``validation_split``,
+    ``class_weight`` and routed ``model__*``, ``optimizer__*``, ``loss__*``, ``fit__*``
+    parameters work as there.
+
+    Parameters
+    ----------
+    model : None, callable or keras.Model, default=None
+        The network. ``None`` builds a multi-layer perceptron from
+        ``hidden_layer_sizes`` and ``activation`` with one sigmoid output unit for binary
+        problems (binary cross-entropy) and a softmax layer otherwise (sparse categorical
+        cross-entropy). A callable or a ``keras.Model`` is used as in scikeras.
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Units of the default MLP's hidden layers (ignored when ``model`` is given).
+    activation : str or callable, default="relu"
+        Hidden activation of the default MLP; scikit-learn names (``"logistic"``,
+        ``"identity"``) and Keras names (``"gelu"``) are accepted.
+    n_cycles : int, default=10
+        Number M of cosine cycles, hence of snapshots.
+    epochs : int, default=200
+        Training epochs, split into the ``n_cycles`` cycles. With ``lr_update="batch"``
+        the cycles are counted in steps: ``epochs * ceil(n_rows / batch_size)`` steps are
+        split into ``n_cycles`` cycles; when they do not divide evenly, the first
+        ``n_steps % n_cycles`` cycles are one step longer (likewise in epochs with
+        ``lr_update="epoch"``), so every cycle ends exactly on a snapshot and no step is
+        dropped. ``n_cycles`` larger than the number of steps (or epochs) raises a
+        ``ValueError``.
+    max_learning_rate : float, default=0.05
+        Learning rate at the start of every cycle (alpha_0 in Huang et al.).
+    min_learning_rate : float, default=0.0
+        Learning rate every cycle anneals to; must not exceed ``max_learning_rate``.
+    lr_update : {"batch", "epoch"}, default="batch"
+        ``"batch"`` changes the rate at every training step (the paper); ``"epoch"``
+        once per epoch (the common Keras tutorial).
+    n_members : int or None, default=None
+        Predict with the last ``n_members`` snapshots; ``None`` uses all of them. It can
+        be changed after ``fit`` with ``set_params``; a value above the number of
+        snapshots raises a ``ValueError`` at prediction.
+    optimizer : str, keras.optimizers.Optimizer or class, default="sgd"
+        The optimizer; its learning rate is replaced by the snapshot schedule.
+    momentum : float, default=0.9
+        Momentum of the optimizer when it is SGD given by name or class (as
+        ``MLPClassifier``'s ``momentum``); a routed ``optimizer__momentum`` or an
+        optimizer instance takes precedence.
+    loss : str, keras.losses.Loss or None, default=None
+        ``None`` picks the loss that matches the default network's output.
+    metrics : list or None, default=None
+        Keras metrics reported during training.
+    batch_size : int, default=32
+        Rows per training step; ``-1`` uses all rows. Prediction does not use it: it
+        runs in chunks of 8192 rows.
+    validation_batch_size : int or None, default=None
+        Rows per evaluation step on the validation split.
+    validation_split : float, default=0.0
+        Fraction of the training rows (the last ones, as in Keras) held out and scored
+        at the end of every cycle (in ``history_``).
+    shuffle : bool, default=True
+        Reshuffle the rows at every epoch.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Keras callbacks. Training runs one Keras *epoch per cycle*: ``on_epoch_end``
+        fires at every cycle end (an ``EarlyStopping`` patience counts cycles).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    warm_start : bool, default=False
+        If True, a second ``fit`` continues from the current weights with
+        ``n_cycles`` new cycles and appends their snapshots to ``snapshots_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the shuffling: the same value on the same data
+        gives identical ``predict_proba``.
+    verbose : int, default=0
+        Keras progress display during training (one progress bar per cycle).
+    run_eagerly : bool, default=False
+        Run Keras eagerly (for debugging; slow).
+    **kwargs
+        Routed scikeras parameters (``model__*``, ``optimizer__*``, ``fit__*``, ...).
+
+    Attributes
+    ----------
+    snapshots_ : list of list of ndarray
+        One entry per cycle, oldest first; each is the weights as ``model_.get_weights()``
+        returns them, copied at the cycle's end.
+    learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
+        The learning rate used at every training step (every epoch with
+        ``lr_update="epoch"``).
+    model_ : keras.Model
+        The trained network (its weights are those of the last snapshot).
+    history_ : dict of list
+        Keras metrics, one entry per cycle.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : one network, no ensemble.
+    scikeras.wrappers.KerasClassifier : the wrapper this class extends.
+
+    Notes
+    -----
+    Binary problems use one sigmoid unit: ``predict_proba`` returns ``[1 - p, p]``
+    where ``p`` is the members' mean probability of ``classes_[1]``, and ``predict``
+    returns ``classes_[1]`` when ``p > 0.5`` and ``classes_[0]`` otherwise (a tie goes
+    to ``classes_[0]``, as ``argmax`` does for every number of classes).
+
+    References
+    ----------
+    .. [1] G. Huang, Y. Li, G. Pleiss, Z. Liu, J. E. Hopcroft, K. Q. Weinberger.
+       "Snapshot Ensembles: Train 1, get M for free." ICLR 2017.
+    .. [2] I. Loshchilov, F. Hutter. "SGDR: Stochastic Gradient Descent with Warm
+       Restarts." ICLR 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sksnapshot import SnapshotEnsembleClassifier
+    >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    >>> clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(8,), n_cycles=3, epochs=6,
+    ...                                  random_state=0).fit(X, y)
+    >>> len(clf.snapshots_)
+    3
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        n_cycles=10,
+        epochs=200,
+        max_learning_rate=0.05,
+        min_learning_rate=0.0,
+        lr_update="batch",
+        n_members=None,
+        optimizer="sgd",
+        momentum=0.9,
+        loss=None,
+        metrics=None,
+        batch_size=32,
+        validation_batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly=False,
+        **kwargs,
+    ):
+        self.model = model
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.n_cycles = n_cycles
+        self.epochs = epochs
+        self.max_learning_rate = max_learning_rate
+        self.min_learning_rate = min_learning_rate
+        self.lr_update = lr_update
+        self.n_members = n_members
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.loss = loss
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.run_eagerly = run_eagerly
+        self._set_routed_params(kwargs)
+
+    # -- building and training ---------------------------------------------------
+    def _build_default_model(self, meta, compile_kwargs):
+        binary = meta["n_classes_"] == 2
+        model = build_mlp(
+            n_features=meta["n_features_in_"],
+            hidden_layer_sizes=np.asarray(self.hidden_layer_sizes).reshape(-1),
+            activation=self.activation,
+            n_outputs=1 if binary else meta["n_classes_"],
+            output_activation="sigmoid" if binary else "softmax",
+        )
+        loss = compile_kwargs.get("loss") or (
+            "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+        )
+        model.compile(**{**compile_kwargs, "loss": loss})
+        return model
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if y is not None and reset:
+            y_shape = np.shape(y)
+            if len(y_shape) == 2 and y_shape[1] > 1:
+                raise ValueError(
+                    f"{type(self).__name__} does not support multi-output or multilabel "
+                    f"targets: y has shape {y_shape}. Fit one classifier per output, "
+                    "e.g. with sklearn.multioutput.MultiOutputClassifier."
+                )
+        X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+        if y is not None and reset:
+            check_classification_targets(y)
+            if np.unique(y).size < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but y "
+                    f"contains only one class: {np.unique(y)[0]!r}."
+                )
+        return X, y
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Train one network through ``n_cycles`` cosine cycles, keeping a snapshot of each.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (dense; sparse input is refused).
+        y : array-like of shape (n_samples,)
+            Class labels (strings or any integers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; rows of weight 0 are left out of training.
+        **kwargs
+            Passed to scikeras (``epochs`` overrides the parameter for this call).
+
+        Returns
+        -------
+        self : SnapshotEnsembleClassifier
+            The fitted estimator.
+        """
+        self._check_snapshot_params()
+        if sample_weight is not None:
+            # scikeras multiplies class weights into this array in place: work on a copy.
+            sample_weight = np.array(sample_weight, dtype=np.float64, copy=True)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    # -- prediction -----------------------------------------------------------------
+    def _probabilities(self, raw):
+        """Class probabilities from network outputs (one sigmoid unit -> two columns)."""
+        if raw.shape[-1] == 1 and self.n_classes_ == 2:
+            return np.concatenate([1.0 - raw, raw], axis=-1)
+        return raw
+
+    def predict_proba(self, X):
+        """Mean class probabilities of the last ``n_members`` snapshots (soft voting).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        return self._probabilities(self._member_raw(X, self._members(), reduce="mean"))
+
+    def predict(self, X):
+        """The most probable class of the ensemble for every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels of the same kind as those seen in ``fit``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def member_predict_proba(self, X):
+        """Class probabilities of every snapshot on its own, oldest first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_snapshots, n_samples, n_classes)
+        """
+        return self._probabilities(self._member_raw(X, self.snapshots_))
+
+    def staged_predict_proba(self, X):
+        """Probabilities of the ensemble of the last k snapshots, for k = 1..n_snapshots.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Yields
+        ------
+        proba : ndarray of shape (n_samples, n_classes)
+            The last item equals ``predict_proba(X)`` with ``n_members=None``.
+        """
+        members = self.member_predict_proba(X)
+        total = np.zeros_like(members[0])
+        for k, proba in enumerate(members[::-1], start=1):
+            total += proba
+            yield total / k
+
+    def staged_predict(self, X):
+        """Predicted labels of the ensemble of the last k snapshots, for k = 1..n_snapshots.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input rows.
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,)
+        """
+        for proba in self.staged_predict_proba(X):
+            yield self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        return tags
