@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from scikeras._utils import route_params
 from scikeras.utils.random_state import tensorflow_random_state
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -66,13 +67,6 @@ class SnapshotEnsembleMixin:
 
     def _set_routed_params(self, kwargs):
         """Store scikeras' routed parameters (``model__units=...``) as scikeras does."""
-        unknown = sorted(key for key in kwargs if "__" not in key)
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected keyword arguments "
-                f"{unknown}; only routed parameters such as model__units or "
-                "optimizer__nesterov may be passed besides the named ones."
-            )
         vars(self).update(kwargs)
         if kwargs:
             self._user_params = set(kwargs)
@@ -83,6 +77,13 @@ class SnapshotEnsembleMixin:
         # Before any seeded context: see _tensorflow.read_determinism_flag.
         read_determinism_flag()
         self._validate_params()
+        unknown = sorted(k for k in getattr(self, "_user_params", ()) if "__" not in k)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameters {unknown}; only routed "
+                "parameters such as model__units or optimizer__nesterov may be passed "
+                "besides the named ones."
+            )
         if self.min_learning_rate > self.max_learning_rate:
             raise ValueError(
                 f"min_learning_rate={self.min_learning_rate} is larger than "
@@ -94,8 +95,7 @@ class SnapshotEnsembleMixin:
             not np.issubdtype(hidden.dtype, np.integer) or np.any(hidden < 1)
         ):
             raise ValueError(
-                "hidden_layer_sizes must be positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
+                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
             )
         params = self.get_params()
         if "optimizer__learning_rate" in params or "optimizer__lr" in params:
@@ -106,9 +106,17 @@ class SnapshotEnsembleMixin:
 
     # -- scikeras hooks ---------------------------------------------------------
     def _check_model_param(self):
-        if self.model is None:
+        model = self.model
+        if model is None:
             return self._build_default_model
-        return super()._check_model_param()
+        if isinstance(model, keras.Model):
+            return lambda: model
+        if callable(model):
+            return model
+        raise TypeError(
+            "model must be None (the default MLP), a callable that returns a keras.Model, "
+            f"or a keras.Model; got {type(model).__name__}."
+        )
 
     def _get_compile_kwargs(self):
         kwargs = super()._get_compile_kwargs()
@@ -128,7 +136,7 @@ class SnapshotEnsembleMixin:
         # n_features_in_ wording), then scikeras' bookkeeping of dtypes and shapes.
         check = {
             "accept_sparse": False,
-            "dtype": [np.float32, np.float64],
+            "dtype": keras.backend.floatx(),
             "reset": reset,
         }
         if X is not None and y is not None:
@@ -243,6 +251,10 @@ class SnapshotEnsembleMixin:
     def partial_fit(self, X, y, **kwargs):
         """Not available: one ``fit`` trains a whole cosine schedule, not one epoch."""
 
+    # scikeras prints every parameter on its own line; use scikit-learn's repr, which
+    # shows only the parameters that differ from their defaults.
+    __repr__ = BaseEstimator.__repr__
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "snapshots_")
 
@@ -259,11 +271,7 @@ class SnapshotEnsembleMixin:
         n_members = self.n_members
         if n_members is None:
             return self.snapshots_
-        if (
-            not isinstance(n_members, Integral)
-            or isinstance(n_members, bool)
-            or n_members < 1
-        ):
+        if not isinstance(n_members, Integral) or isinstance(n_members, bool) or n_members < 1:
             raise ValueError(f"n_members must be None or an int >= 1, got {n_members!r}.")
         if n_members > len(self.snapshots_):
             raise ValueError(

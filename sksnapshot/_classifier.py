@@ -1,9 +1,10 @@
-"""SnapshotEnsembleClassifier: a snapshot ensemble of Keras networks as a scikit-learn classifier."""
+"""SnapshotEnsembleClassifier: a snapshot ensemble of Keras networks as a classifier."""
 
 import numpy as np
 from scikeras.wrappers import KerasClassifier
 from sklearn.utils import ClassifierTags
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import SnapshotEnsembleMixin
 from ._mlp import build_mlp
@@ -220,7 +221,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if y is not None and reset:
-            y_shape = np.shape(y)
+            y_shape = np.asarray(y).shape
             if len(y_shape) == 2 and y_shape[1] > 1:
                 raise ValueError(
                     f"{type(self).__name__} does not support multi-output or multilabel "
@@ -297,6 +298,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         y : ndarray of shape (n_samples,)
             Labels of the same kind as those seen in ``fit``.
         """
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def member_predict_proba(self, X):

@@ -172,4 +172,3 @@ class SnapshotLearningRateSchedule(keras.optimizers.schedules.LearningRateSchedu
             "min_learning_rate": self.min_learning_rate,
             "steps_per_unit": self.steps_per_unit,
         }
-

@@ -74,7 +74,7 @@ class _MemberForward:
         def pick(indices, variables):
             return [
                 tf.convert_to_tensor(v.value if i is None else snapshot[i])
-                for i, v in zip(indices, variables)
+                for i, v in zip(indices, variables, strict=True)
             ]
 
         return (
