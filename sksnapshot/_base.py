@@ -5,6 +5,7 @@ Everything here that touches scikeras' private hooks (``_check_model_param``,
 so that the wrapper underneath could be swapped: scikeras 0.13 is unmaintained.
 """
 
+import math
 from collections import defaultdict
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -14,11 +15,17 @@ import numpy as np
 from scikeras._utils import route_params
 from scikeras.utils.random_state import tensorflow_random_state
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._schedule import SnapshotLearningRateSchedule, cycle_lengths
+from ._ensemble import average_weights, best_member_count
+from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
 from ._training import (
@@ -40,7 +47,8 @@ class SnapshotEnsembleMixin:
     """Snapshot training and member prediction for a scikeras wrapper subclass.
 
     Put it first in the bases (``class X(SnapshotEnsembleMixin, KerasClassifier)``): it
-    overrides scikeras' hooks and calls them through ``super()``.
+    overrides scikeras' hooks and calls them through ``super()``. Subclasses provide
+    ``_build_default_model``, ``_holdout_split`` and ``_holdout_loss``.
     """
 
     _parameter_constraints = {
@@ -51,7 +59,12 @@ class SnapshotEnsembleMixin:
         "max_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "min_learning_rate": [Interval(Real, 0, None, closed="left")],
         "lr_update": [StrOptions({"batch", "epoch"})],
-        "n_members": [None, Interval(Integral, 1, None, closed="left")],
+        "schedule": [StrOptions({"cosine", "triangular"}), callable],
+        "cycle_length_mult": [Interval(Real, 0, None, closed="neither")],
+        "max_learning_rate_decay": [Interval(Real, 0, None, closed="neither")],
+        "n_members": [None, Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "combine": [StrOptions({"members", "weights"})],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [
             None,
@@ -64,9 +77,69 @@ class SnapshotEnsembleMixin:
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+    #: Parameters that act at prediction time, checked again there (set_params after fit).
+    _predict_params = ("n_members", "combine")
 
-    def _set_routed_params(self, kwargs):
-        """Store scikeras' routed parameters (``model__units=...``) as scikeras does."""
+    def __init__(
+        self,
+        model=None,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        n_cycles=10,
+        epochs=200,
+        max_learning_rate=0.05,
+        min_learning_rate=0.0,
+        lr_update="batch",
+        schedule="cosine",
+        cycle_length_mult=1.0,
+        max_learning_rate_decay=1.0,
+        n_members=None,
+        validation_fraction=0.1,
+        combine="members",
+        optimizer="sgd",
+        momentum=0.9,
+        loss=None,
+        metrics=None,
+        batch_size=32,
+        validation_batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly=False,
+        **kwargs,
+    ):
+        self.model = model
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.n_cycles = n_cycles
+        self.epochs = epochs
+        self.max_learning_rate = max_learning_rate
+        self.min_learning_rate = min_learning_rate
+        self.lr_update = lr_update
+        self.schedule = schedule
+        self.cycle_length_mult = cycle_length_mult
+        self.max_learning_rate_decay = max_learning_rate_decay
+        self.n_members = n_members
+        self.validation_fraction = validation_fraction
+        self.combine = combine
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.loss = loss
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.run_eagerly = run_eagerly
+        # scikeras' routed parameters (model__units=...), stored as scikeras does.
         vars(self).update(kwargs)
         if kwargs:
             self._user_params = set(kwargs)
@@ -104,6 +177,13 @@ class SnapshotEnsembleMixin:
                 "(and min_learning_rate) instead of optimizer__learning_rate."
             )
 
+    def _check_predict_params(self):
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in self._predict_params},
+            {name: getattr(self, name) for name in self._predict_params},
+            caller_name=type(self).__name__,
+        )
+
     # -- scikeras hooks ---------------------------------------------------------
     def _check_model_param(self):
         model = self.model
@@ -139,8 +219,13 @@ class SnapshotEnsembleMixin:
             "dtype": keras.backend.floatx(),
             "reset": reset,
         }
+        if reset and X is not None and y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         if X is not None and y is not None:
-            X, y = validate_data(self, X, y, y_numeric=y_numeric, **self._y_check(), **check)
+            y_check = {"y_numeric": y_numeric, **self._y_check()}
+            X, y = validate_data(self, X, y, **y_check, **check)
         elif X is not None:
             X = validate_data(self, X, **check)
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
@@ -150,16 +235,43 @@ class SnapshotEnsembleMixin:
         return {}
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
-        params = self.get_params()
-        fit_args = route_params(params, destination="fit", pass_filter=self._fit_kwargs)
+        fit_args = route_params(self.get_params(), destination="fit", pass_filter=self._fit_kwargs)
         fit_args.update(kwargs)
         arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        holdout = None
+        if self.n_members == "auto":
+            arrays, holdout = self._holdout_split(arrays, self._training_seed())
         train, valid = split_validation(arrays, fit_args.get("validation_split", 0.0))
-        n_train = len(train[0])
         batch_size = fit_args.get("batch_size") or 32
-        batch_size = n_train if batch_size == -1 else min(batch_size, n_train)
-        per_epoch = steps_per_epoch(n_train, batch_size)
+        batch_size = len(train[0]) if batch_size == -1 else min(batch_size, len(train[0]))
+        rates, steps_per_unit, step_lengths = self._plan(len(train[0]), epochs, batch_size)
 
+        continuing = warm_start and hasattr(self, "snapshots_")
+        previous = list(self.snapshots_) if continuing else []
+        history, snapshots = self._train_cycles(
+            train,
+            valid,
+            SnapshotLearningRateSchedule(rates, steps_per_unit),
+            step_lengths,
+            batch_size,
+            fit_args,
+            first_cycle=len(previous),
+        )
+        if continuing and hasattr(self, "history_"):
+            for key, values in history.items():
+                self.history_[key].extend(values)
+        else:
+            self.history_ = history
+        self.snapshots_ = previous + snapshots
+        self.learning_rates_ = (
+            np.concatenate([self.learning_rates_, rates]) if continuing else rates
+        )
+        if holdout is not None:
+            self.n_members_ = self._select_n_members(holdout)
+
+    def _plan(self, n_train, epochs, batch_size):
+        """Rates per unit, steps per unit and cycle lengths in steps for one fit."""
+        per_epoch = steps_per_epoch(n_train, batch_size)
         if self.lr_update == "batch":
             n_units, steps_per_unit, unit = epochs * per_epoch, 1, "training steps"
         else:
@@ -170,25 +282,32 @@ class SnapshotEnsembleMixin:
                 f"{epochs} epochs of {per_epoch} batches of {batch_size} from {n_train} "
                 "rows); every cycle needs at least one. Lower n_cycles or raise epochs."
             )
-        schedule = SnapshotLearningRateSchedule(
+        rates, ends = simulate_learning_rates(
             n_units,
             self.n_cycles,
             self.max_learning_rate,
             self.min_learning_rate,
-            steps_per_unit=steps_per_unit,
+            schedule=self.schedule,
+            cycle_length_mult=self.cycle_length_mult,
+            max_learning_rate_decay=self.max_learning_rate_decay,
         )
-        step_lengths = cycle_lengths(n_units, self.n_cycles) * steps_per_unit
-        continuing = warm_start and hasattr(self, "snapshots_")
-        previous = list(self.snapshots_) if continuing else []
+        return rates, steps_per_unit, np.diff(np.r_[-1, ends]) * steps_per_unit
 
-        optimizer = self.model_.optimizer
-        optimizer = type(optimizer).from_config(
-            {**optimizer.get_config(), "learning_rate": schedule}
-        )
-        compile_config = keras.saving.deserialize_keras_object(self.model_.get_compile_config())
+    def _train_cycles(
+        self, train, valid, schedule, step_lengths, batch_size, fit_args, first_cycle
+    ):
+        """One ``Model.fit`` per group of equal-length cycles.
+
+        Returns the Keras history (one entry per cycle) and the snapshots.
+        """
+        model = self.model_
+        base_optimizer = model.optimizer.get_config()  # a float learning rate
+        optimizer = type(model.optimizer).from_config({**base_optimizer, "learning_rate": schedule})
+        compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
         callbacks = [*self._fit_callbacks, snapshotter]
-        seed = self._training_seed() + len(previous)
+        seed = self._training_seed() + first_cycle
+        valid_batch = None
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
         history = defaultdict(list)
@@ -200,7 +319,7 @@ class SnapshotEnsembleMixin:
         start = 0
         with context, released_graph_state():
             for first, count, length in cycle_groups(step_lengths):
-                self.model_.compile(
+                model.compile(
                     **{
                         **compile_config,
                         "optimizer": optimizer,
@@ -215,13 +334,13 @@ class SnapshotEnsembleMixin:
                     seed=seed,
                     shuffle=fit_args.get("shuffle", True),
                 )
-                hist = self.model_.fit(
+                hist = model.fit(
                     stream,
-                    epochs=len(previous) + first + count,
-                    initial_epoch=len(previous) + first,
+                    epochs=first_cycle + first + count,
+                    initial_epoch=first_cycle + first,
                     steps_per_epoch=length,
                     validation_data=valid,
-                    validation_batch_size=valid_batch if valid is not None else None,
+                    validation_batch_size=valid_batch,
                     callbacks=callbacks,
                     shuffle=False,  # the stream is already shuffled, epoch by epoch
                     verbose=fit_args.get("verbose", self.verbose),
@@ -229,27 +348,59 @@ class SnapshotEnsembleMixin:
                 for key, values in hist.history.items():
                     history[key].extend(values)
                 start += count * length
-
-        if continuing and hasattr(self, "history_"):
-            for key, values in history.items():
-                self.history_[key].extend(values)
-        else:
-            self.history_ = history
-        self.snapshots_ = previous + snapshotter.snapshots
-        rates = schedule.rates
-        self.learning_rates_ = (
-            np.concatenate([self.learning_rates_, rates]) if continuing else rates
-        )
+            # Leave the model with a plain optimizer at the last rate: the schedule (and
+            # the optimizer's slots) are not needed after training and would be pickled.
+            final_rate = float(schedule.rates[-1])
+            final = type(model.optimizer).from_config(
+                {**base_optimizer, "learning_rate": final_rate}
+            )
+            model.compile(**{**compile_config, "optimizer": final})
+            # Built, so that a pickled model restores its optimizer without warnings.
+            final.build(model.trainable_variables)
+        return history, snapshotter.snapshots
 
     def _training_seed(self):
         if self._random_state is not None:
             return int(self._random_state)
         return int(np.random.default_rng().integers(2**31 - 1))
 
+    def _n_train_rows(self, n_samples):
+        """Rows trained on out of ``n_samples``, after the held-out and validation splits."""
+        n_train = n_samples
+        if self.n_members == "auto":
+            n_train -= math.ceil(self.validation_fraction * n_samples)
+        if self.validation_split:
+            n_train = int(n_train * (1.0 - self.validation_split))
+        return n_train
+
+    def simulate_learning_rates(self, n_samples):
+        """The learning rates and snapshot positions ``fit`` would use, without training.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of rows passed to ``fit`` (before the held-out split of
+            ``n_members="auto"`` and ``validation_split``).
+
+        Returns
+        -------
+        rates : ndarray of shape (n_units,)
+            The rate of every training step (of every epoch with ``lr_update="epoch"``),
+            as ``learning_rates_`` will hold it.
+        snapshot_units : ndarray of shape (n_cycles,)
+            Index of the step (epoch) after which each snapshot is taken.
+        """
+        self._check_snapshot_params()
+        n_train = self._n_train_rows(int(n_samples))
+        batch_size = self.batch_size or 32
+        batch_size = n_train if batch_size == -1 else min(batch_size, n_train)
+        rates, steps_per_unit, step_lengths = self._plan(n_train, self.epochs, batch_size)
+        return rates, np.cumsum(step_lengths // steps_per_unit) - 1
+
     # -- scikit-learn API ----------------------------------------------------------
     @available_if(_never)
     def partial_fit(self, X, y, **kwargs):
-        """Not available: one ``fit`` trains a whole cosine schedule, not one epoch."""
+        """Not available: one ``fit`` trains a whole cyclic schedule, not one epoch."""
 
     # scikeras prints every parameter on its own line; use scikit-learn's repr, which
     # shows only the parameters that differ from their defaults.
@@ -265,14 +416,25 @@ class SnapshotEnsembleMixin:
         return tags
 
     # -- prediction ---------------------------------------------------------------
+    def _prepare(self, X):
+        """Check the estimator is fitted, validate ``X`` and encode it for the network."""
+        check_is_fitted(self)
+        self._check_predict_params()
+        X, _ = self._validate_data(X, reset=False)
+        return self.feature_encoder_.transform(X)
+
     def _members(self):
         """The snapshots that predict: the last ``n_members`` of ``snapshots_``."""
-        check_is_fitted(self)
         n_members = self.n_members
         if n_members is None:
             return self.snapshots_
-        if not isinstance(n_members, Integral) or isinstance(n_members, bool) or n_members < 1:
-            raise ValueError(f"n_members must be None or an int >= 1, got {n_members!r}.")
+        if n_members == "auto":
+            if not hasattr(self, "n_members_"):
+                raise ValueError(
+                    "n_members='auto' is chosen during fit on held-out rows; this "
+                    "estimator was fitted with another n_members. Fit it again."
+                )
+            n_members = self.n_members_
         if n_members > len(self.snapshots_):
             raise ValueError(
                 f"n_members={n_members} but only {len(self.snapshots_)} snapshots were "
@@ -280,9 +442,34 @@ class SnapshotEnsembleMixin:
             )
         return self.snapshots_[-n_members:]
 
-    def _member_raw(self, X, members, reduce=None):
-        """Raw network outputs of ``members`` on ``X`` (validated and encoded here)."""
-        check_is_fitted(self)
-        X, _ = self._validate_data(X, reset=False)
-        X = self.feature_encoder_.transform(X)
-        return member_outputs(self.model_, members, X, reduce=reduce)
+    def _raw_members(self, X, snapshots):
+        """Network outputs of every snapshot: (n_snapshots, n_samples, n_outputs)."""
+        return member_outputs(self.model_, snapshots, X)
+
+    def _raw_ensemble(self, X, snapshots):
+        """Output of the ensemble of ``snapshots``: mean of outputs, or of weights."""
+        if self.combine == "weights":
+            return member_outputs(self.model_, [average_weights(snapshots)], X)[0]
+        return member_outputs(self.model_, snapshots, X, reduce="mean")
+
+    def _staged_raw(self, X, snapshots):
+        """Yield the ensemble output of the last k snapshots, for k = 1..len(snapshots)."""
+        if self.combine == "weights":
+            for k in range(1, len(snapshots) + 1):
+                yield self._raw_ensemble(X, snapshots[-k:])
+            return
+        outputs = self._raw_members(X, snapshots)
+        total = np.zeros_like(outputs[0])
+        for k, output in enumerate(outputs[::-1], start=1):
+            total += output
+            yield total / k
+
+    def _select_n_members(self, holdout):
+        """``n_members="auto"``: the count of last snapshots with the lowest held-out loss."""
+        X, y, *weight = holdout
+        weight = weight[0] if weight else None
+        losses = [
+            self._holdout_loss(raw, y, weight) for raw in self._staged_raw(X, self.snapshots_)
+        ]
+        self.holdout_losses_ = np.asarray(losses)
+        return best_member_count(losses)

@@ -2,11 +2,15 @@
 
 import numpy as np
 from scikeras.wrappers import KerasClassifier
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SnapshotEnsembleMixin
+from ._ensemble import hard_vote, vote_fractions
 from ._mlp import build_mlp
 
 __all__ = ["SnapshotEnsembleClassifier"]
@@ -57,10 +61,39 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     lr_update : {"batch", "epoch"}, default="batch"
         ``"batch"`` changes the rate at every training step (the paper); ``"epoch"``
         once per epoch (the common Keras tutorial).
-    n_members : int or None, default=None
+    schedule : {"cosine", "triangular"} or callable, default="cosine"
+        Shape of every cycle: cosine annealing, Smith's linear decrease from
+        ``max_learning_rate`` to ``min_learning_rate``, or a callable
+        ``f(step_in_cycle, cycle_length, cycle_index) -> rate`` (called once per step, or
+        per epoch, at fit; it then sets the rate alone).
+    cycle_length_mult : float, default=1.0
+        SGDR's ``T_mult``: each cycle is this many times longer than the previous one.
+        Cycle lengths are rounded by the largest-remainder method so that they sum to
+        the training budget exactly (see :func:`sksnapshot.cycle_lengths`).
+    max_learning_rate_decay : float, default=1.0
+        SGDR's ``m_mul``: each cycle's peak rate is this factor times the previous
+        cycle's (never below ``min_learning_rate``).
+    n_members : int, "auto" or None, default=None
         Predict with the last ``n_members`` snapshots; ``None`` uses all of them. It can
         be changed after ``fit`` with ``set_params``; a value above the number of
-        snapshots raises a ``ValueError`` at prediction.
+        snapshots raises a ``ValueError`` at prediction. ``"auto"`` holds out a
+        stratified ``validation_fraction`` of the training rows, trains on the rest and
+        keeps the number of last snapshots whose ensemble has the lowest log loss on the
+        held-out rows (``n_members_``).
+    validation_fraction : float, default=0.1
+        Fraction of the training rows held out when ``n_members="auto"``.
+    combine : {"members", "weights"}, default="members"
+        ``"members"`` averages the members' outputs. ``"weights"`` averages the
+        members' *weights* into one network (stochastic weight averaging over the
+        snapshots) and predicts with it, at the cost of one network. It is sound for
+        networks without batch normalisation (averaged batch statistics do not match
+        the averaged weights) and when the snapshots lie in one basin of the loss; with
+        a high ``max_learning_rate`` the members can be too far apart to average.
+    voting : {"soft", "hard"}, default="soft"
+        ``"soft"``: mean of the members' probabilities. ``"hard"``: every member votes
+        its most probable class; ``predict`` returns the majority (a tie goes to the
+        tied class with the highest mean probability) and ``predict_proba`` returns the
+        vote fractions.
     optimizer : str, keras.optimizers.Optimizer or class, default="sgd"
         The optimizer; its learning rate is replaced by the snapshot schedule.
     momentum : float, default=0.9
@@ -101,6 +134,11 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
 
     Attributes
     ----------
+    n_members_ : int
+        Number of last snapshots chosen on held-out rows; only with ``n_members="auto"``.
+    holdout_losses_ : ndarray of shape (n_snapshots,)
+        Held-out log loss of the ensemble of the last k snapshots, k = 1..M; only with
+        ``n_members="auto"``.
     snapshots_ : list of list of ndarray
         One entry per cycle, oldest first; each is the weights as ``model_.get_weights()``
         returns them, copied at the cycle's end.
@@ -150,6 +188,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     (2, 2)
     """
 
+    _parameter_constraints = {
+        **SnapshotEnsembleMixin._parameter_constraints,
+        "voting": [StrOptions({"soft", "hard"})],
+    }
+    _predict_params = (*SnapshotEnsembleMixin._predict_params, "voting")
+
     def __init__(
         self,
         model=None,
@@ -161,7 +205,13 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         max_learning_rate=0.05,
         min_learning_rate=0.0,
         lr_update="batch",
+        schedule="cosine",
+        cycle_length_mult=1.0,
+        max_learning_rate_decay=1.0,
         n_members=None,
+        validation_fraction=0.1,
+        combine="members",
+        voting="soft",
         optimizer="sgd",
         momentum=0.9,
         loss=None,
@@ -178,30 +228,38 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         run_eagerly=False,
         **kwargs,
     ):
-        self.model = model
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.n_cycles = n_cycles
-        self.epochs = epochs
-        self.max_learning_rate = max_learning_rate
-        self.min_learning_rate = min_learning_rate
-        self.lr_update = lr_update
-        self.n_members = n_members
-        self.optimizer = optimizer
-        self.momentum = momentum
-        self.loss = loss
-        self.metrics = metrics
-        self.batch_size = batch_size
-        self.validation_batch_size = validation_batch_size
-        self.validation_split = validation_split
-        self.shuffle = shuffle
-        self.callbacks = callbacks
+        super().__init__(
+            model=model,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            n_cycles=n_cycles,
+            epochs=epochs,
+            max_learning_rate=max_learning_rate,
+            min_learning_rate=min_learning_rate,
+            lr_update=lr_update,
+            schedule=schedule,
+            cycle_length_mult=cycle_length_mult,
+            max_learning_rate_decay=max_learning_rate_decay,
+            n_members=n_members,
+            validation_fraction=validation_fraction,
+            combine=combine,
+            optimizer=optimizer,
+            momentum=momentum,
+            loss=loss,
+            metrics=metrics,
+            batch_size=batch_size,
+            validation_batch_size=validation_batch_size,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            run_eagerly=run_eagerly,
+            **kwargs,
+        )
+        self.voting = voting
         self.class_weight = class_weight
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.run_eagerly = run_eagerly
-        self._set_routed_params(kwargs)
 
     # -- building and training ---------------------------------------------------
     def _build_default_model(self, meta, compile_kwargs):
@@ -218,6 +276,24 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         )
         model.compile(**{**compile_kwargs, "loss": loss})
         return model
+
+    def _holdout_split(self, arrays, seed):
+        """Stratified held-out rows for ``n_members="auto"`` (as MLPClassifier's)."""
+        parts = train_test_split(
+            *arrays,
+            test_size=self.validation_fraction,
+            stratify=arrays[1].reshape(len(arrays[1]), -1)[:, 0],
+            random_state=seed,
+        )
+        return tuple(parts[0::2]), tuple(parts[1::2])
+
+    def _holdout_loss(self, raw, y, sample_weight):
+        labels = np.arange(self.n_classes_)
+        y = np.asarray(y).reshape(len(y), -1)
+        y = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(int)
+        proba = self._probabilities(raw)
+        proba = proba / proba.sum(axis=1, keepdims=True)  # float32 outputs: renormalise
+        return log_loss(y, proba, labels=labels, sample_weight=sample_weight)
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if y is not None and reset:
@@ -270,8 +346,14 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
             return np.concatenate([1.0 - raw, raw], axis=-1)
         return raw
 
+    def _member_probas(self, X, snapshots):
+        """Every snapshot's class probabilities: (n_snapshots, n_samples, n_classes)."""
+        if self.combine == "weights":
+            return self._probabilities(self._raw_ensemble(X, snapshots))[np.newaxis]
+        return self._probabilities(self._raw_members(X, snapshots))
+
     def predict_proba(self, X):
-        """Mean class probabilities of the last ``n_members`` snapshots (soft voting).
+        """Class probabilities of the ensemble of the last ``n_members`` snapshots.
 
         Parameters
         ----------
@@ -281,12 +363,18 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
+            Columns follow ``classes_``. The mean of the members' probabilities with
+            ``voting="soft"``; the fraction of members voting for each class with
+            ``voting="hard"``.
         """
-        return self._probabilities(self._member_raw(X, self._members(), reduce="mean"))
+        X = self._prepare(X)
+        members = self._members()
+        if self.voting == "hard":
+            return vote_fractions(self._member_probas(X, members))
+        return self._probabilities(self._raw_ensemble(X, members))
 
     def predict(self, X):
-        """The most probable class of the ensemble for every row.
+        """The class chosen by the ensemble for every row.
 
         Parameters
         ----------
@@ -296,8 +384,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         Returns
         -------
         y : ndarray of shape (n_samples,)
-            Labels of the same kind as those seen in ``fit``.
+            Labels of the same kind as those seen in ``fit``: the most probable class
+            (``voting="soft"``) or the majority vote (``voting="hard"``).
         """
+        if self.voting == "hard":
+            X = self._prepare(X)
+            return self.classes_[hard_vote(self._member_probas(X, self._members()))]
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
@@ -313,7 +405,24 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         -------
         proba : ndarray of shape (n_snapshots, n_samples, n_classes)
         """
-        return self._probabilities(self._member_raw(X, self.snapshots_))
+        return self._probabilities(self._raw_members(self._prepare(X), self.snapshots_))
+
+    def _staged(self, X):
+        """Yield (probabilities, label indices) of the last k snapshots, k = 1..M."""
+        X = self._prepare(X)
+        if self.voting == "hard":
+            if self.combine == "members":
+                probas = self._probabilities(self._raw_members(X, self.snapshots_))
+            for k in range(1, len(self.snapshots_) + 1):
+                if self.combine == "members":
+                    last = probas[-k:]
+                else:
+                    last = self._member_probas(X, self.snapshots_[-k:])
+                yield vote_fractions(last), hard_vote(last)
+            return
+        for raw in self._staged_raw(X, self.snapshots_):
+            proba = self._probabilities(raw)
+            yield proba, np.argmax(proba, axis=1)
 
     def staged_predict_proba(self, X):
         """Probabilities of the ensemble of the last k snapshots, for k = 1..n_snapshots.
@@ -326,13 +435,11 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         Yields
         ------
         proba : ndarray of shape (n_samples, n_classes)
-            The last item equals ``predict_proba(X)`` with ``n_members=None``.
+            As ``predict_proba`` (same ``voting`` and ``combine``); the last item equals
+            ``predict_proba(X)`` with ``n_members=None``.
         """
-        members = self.member_predict_proba(X)
-        total = np.zeros_like(members[0])
-        for k, proba in enumerate(members[::-1], start=1):
-            total += proba
-            yield total / k
+        for proba, _ in self._staged(X):
+            yield proba
 
     def staged_predict(self, X):
         """Predicted labels of the ensemble of the last k snapshots, for k = 1..n_snapshots.
@@ -346,8 +453,8 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         ------
         y : ndarray of shape (n_samples,)
         """
-        for proba in self.staged_predict_proba(X):
-            yield self.classes_[np.argmax(proba, axis=1)]
+        for _, indices in self._staged(X):
+            yield self.classes_[indices]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

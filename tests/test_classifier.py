@@ -11,6 +11,7 @@ import joblib
 import keras
 import numpy as np
 import pytest
+from _helpers import StepRecorder, as_probabilities, hand_member_outputs
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score
@@ -20,34 +21,9 @@ from sklearn.preprocessing import StandardScaler
 from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths, simulate_learning_rates
 
 
-class StepRecorder(keras.callbacks.Callback):
-    """Records the optimizer's step count and learning rate at cycle starts and ends."""
-
-    def __init__(self):
-        super().__init__()
-        self.begin, self.end, self.begin_rates = [], [], []
-
-    def _step(self):
-        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.begin.append(self._step())
-        rate = self.model.optimizer.learning_rate
-        self.begin_rates.append(float(keras.ops.convert_to_numpy(rate)))
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.end.append(self._step())
-
-
 def _hand_member_probabilities(clf, X):
     """Every snapshot's probabilities through a separate Keras model and plain predict."""
-    twin = keras.models.clone_model(clf.model_)
-    probabilities = []
-    for snapshot in clf.snapshots_:
-        twin.set_weights(snapshot)
-        raw = twin.predict(np.asarray(X, dtype=np.float32), verbose=0)
-        probabilities.append(np.hstack([1 - raw, raw]) if raw.shape[1] == 1 else raw)
-    return np.array(probabilities)
+    return as_probabilities(hand_member_outputs(clf, X))
 
 
 def test_is_classifier_and_stratified_cv():

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 # Every check the estimator is expected to fail, with the reason (also in the README).
 EXPECTED_FAILED_CHECKS = {
@@ -11,8 +11,9 @@ EXPECTED_FAILED_CHECKS = {
         "__sklearn_tags__, but the check looks at every class in the MRO."
     ),
     "check_mixin_order": (
-        "scikeras declares KerasClassifier(BaseWrapper, ClassifierMixin); a subclass "
-        "cannot reorder its bases (no consistent MRO), so it sets the tags itself."
+        "scikeras declares KerasClassifier(BaseWrapper, ClassifierMixin) and likewise "
+        "KerasRegressor; a subclass cannot reorder those bases (no consistent MRO), so it "
+        "sets the tags itself."
     ),
     "check_sample_weight_equivalence_on_dense_data": (
         "mini-batch SGD: a weight of 2 is not the same training path as a repeated row "
@@ -22,7 +23,10 @@ EXPECTED_FAILED_CHECKS = {
 
 
 @parametrize_with_checks(
-    [SnapshotEnsembleClassifier(hidden_layer_sizes=(16,), n_cycles=2, epochs=20, random_state=0)],
+    [
+        SnapshotEnsembleClassifier(hidden_layer_sizes=(16,), n_cycles=2, epochs=20, random_state=0),
+        SnapshotEnsembleRegressor(hidden_layer_sizes=(16,), n_cycles=2, epochs=20, random_state=0),
+    ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible_estimator(estimator, check):
