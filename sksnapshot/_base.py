@@ -302,7 +302,6 @@ class SnapshotEnsembleMixin:
         """
         model = self.model_
         base_optimizer = model.optimizer.get_config()  # a float learning rate
-        optimizer = type(model.optimizer).from_config({**base_optimizer, "learning_rate": schedule})
         compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
         callbacks = [*self._fit_callbacks, snapshotter]
@@ -317,13 +316,23 @@ class SnapshotEnsembleMixin:
             else nullcontext()
         )
         start = 0
-        with context, released_graph_state():
+        # A model built under a tf.distribute strategy (e.g. MirroredStrategy in the
+        # `model` builder) is compiled and trained in that strategy's scope; otherwise
+        # this is the default strategy, a no-op.
+        strategy = model.distribute_strategy
+        # Keras 3.15's multi-step loop fails under several replicas ("You must feed a
+        # value for placeholder tensor"): one step per compiled call there.
+        single = strategy.num_replicas_in_sync == 1
+        with context, released_graph_state(), strategy.scope():
+            optimizer = type(model.optimizer).from_config(
+                {**base_optimizer, "learning_rate": schedule}
+            )
             for first, count, length in cycle_groups(step_lengths):
                 model.compile(
                     **{
                         **compile_config,
                         "optimizer": optimizer,
-                        "steps_per_execution": execution_size(length),
+                        "steps_per_execution": execution_size(length) if single else 1,
                     }
                 )
                 stream = batch_stream(
