@@ -5,7 +5,6 @@ Everything here that touches scikeras' private hooks (``_check_model_param``,
 so that the wrapper underneath could be swapped: scikeras 0.13 is unmaintained.
 """
 
-from collections import defaultdict
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -18,6 +17,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._faults import conclude_training, restored_on_failure
 from ._schedule import SnapshotLearningRateSchedule, cycle_lengths
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
@@ -28,6 +28,7 @@ from ._training import (
     split_validation,
     steps_per_epoch,
 )
+from ._validation import numeric_conversion_errors
 
 __all__ = ["SnapshotEnsembleMixin"]
 
@@ -139,10 +140,11 @@ class SnapshotEnsembleMixin:
             "dtype": keras.backend.floatx(),
             "reset": reset,
         }
-        if X is not None and y is not None:
-            X, y = validate_data(self, X, y, y_numeric=y_numeric, **self._y_check(), **check)
-        elif X is not None:
-            X = validate_data(self, X, **check)
+        with numeric_conversion_errors(self, X, y, y_numeric=y_numeric):
+            if X is not None and y is not None:
+                X, y = validate_data(self, X, y, y_numeric=y_numeric, **self._y_check(), **check)
+            elif X is not None:
+                X = validate_data(self, X, **check)
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
     def _y_check(self):
@@ -187,19 +189,21 @@ class SnapshotEnsembleMixin:
         )
         compile_config = keras.saving.deserialize_keras_object(self.model_.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
-        callbacks = [*self._fit_callbacks, snapshotter]
+        # First, so that a finished cycle's snapshot is taken before any other callback.
+        callbacks = [snapshotter, *self._fit_callbacks]
         seed = self._training_seed() + len(previous)
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
-        history = defaultdict(list)
         context = (
             tensorflow_random_state(self._random_state)
             if self._random_state is not None
             else nullcontext()
         )
         start = 0
-        with context, released_graph_state():
+        with context, released_graph_state(), snapshotter.interruptible():
             for first, count, length in cycle_groups(step_lengths):
+                if snapshotter.stopped:
+                    break
                 self.model_.compile(
                     **{
                         **compile_config,
@@ -215,7 +219,7 @@ class SnapshotEnsembleMixin:
                     seed=seed,
                     shuffle=fit_args.get("shuffle", True),
                 )
-                hist = self.model_.fit(
+                self.model_.fit(
                     stream,
                     epochs=len(previous) + first + count,
                     initial_epoch=len(previous) + first,
@@ -226,9 +230,9 @@ class SnapshotEnsembleMixin:
                     shuffle=False,  # the stream is already shuffled, epoch by epoch
                     verbose=fit_args.get("verbose", self.verbose),
                 )
-                for key, values in hist.history.items():
-                    history[key].extend(values)
                 start += count * length
+        conclude_training(self, snapshotter)  # warns, or raises if no cycle finished
+        history = snapshotter.history
 
         if continuing and hasattr(self, "history_"):
             for key, values in history.items():
@@ -247,6 +251,11 @@ class SnapshotEnsembleMixin:
         return int(np.random.default_rng().integers(2**31 - 1))
 
     # -- scikit-learn API ----------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """scikeras' ``fit``; if it raises, the estimator is left as it was before."""
+        with restored_on_failure(self):
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
     @available_if(_never)
     def partial_fit(self, X, y, **kwargs):
         """Not available: one ``fit`` trains a whole cosine schedule, not one epoch."""

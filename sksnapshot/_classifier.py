@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import SnapshotEnsembleMixin
 from ._mlp import build_mlp
+from ._validation import check_label_types
 
 __all__ = ["SnapshotEnsembleClassifier"]
 
@@ -221,6 +222,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if y is not None and reset:
+            check_label_types(self, y)
             y_shape = np.asarray(y).shape
             if len(y_shape) == 2 and y_shape[1] > 1:
                 raise ValueError(
