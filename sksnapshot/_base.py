@@ -141,7 +141,8 @@ class SnapshotEnsembleMixin:
             "reset": reset,
         }
         with numeric_conversion_errors(self, X, y, y_numeric=y_numeric):
-            if X is not None and y is not None:
+            # When fitting (reset), y=None too goes to scikit-learn: "requires y".
+            if X is not None and (y is not None or reset):
                 X, y = validate_data(self, X, y, y_numeric=y_numeric, **self._y_check(), **check)
             elif X is not None:
                 X = validate_data(self, X, **check)

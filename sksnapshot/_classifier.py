@@ -233,10 +233,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
         if y is not None and reset:
             check_classification_targets(y)
-            if np.unique(y).size < 2:
+            labels = np.unique(y)
+            if labels.size < 2:
+                label = labels[0].item() if isinstance(labels[0], np.generic) else labels[0]
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, but y "
-                    f"contains only one class: {np.unique(y)[0]!r}."
+                    f"contains only one class: {label!r}."
                 )
         return X, y
 
