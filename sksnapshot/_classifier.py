@@ -103,15 +103,17 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     Attributes
     ----------
     snapshots_ : list of list of ndarray
-        One entry per cycle, oldest first; each is the weights as ``model_.get_weights()``
-        returns them, copied at the cycle's end.
+        One entry per finished cycle, oldest first; each is the weights as
+        ``model_.get_weights()`` returns them, copied at the cycle's end. Fewer than
+        ``n_cycles`` when training stopped early (a NaN loss, Ctrl-C, a callback), with
+        a warning; see ``docs/robustness.md``.
     learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
-        The learning rate used at every training step (every epoch with
-        ``lr_update="epoch"``).
+        The learning rate of every training step (every epoch with
+        ``lr_update="epoch"``), as planned for the whole fit.
     model_ : keras.Model
         The trained network (its weights are those of the last snapshot).
     history_ : dict of list
-        Keras metrics, one entry per cycle.
+        Keras metrics, one entry per snapshot.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int

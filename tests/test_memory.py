@@ -73,8 +73,8 @@ def test_memory_stays_bounded_over_200_fits():
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     curve = json.loads(result.stdout.strip().splitlines()[-1])["curve"]
-    rss = dict(curve)
-    # After the warm-up (the first 20 fits fill TensorFlow's and Keras' caches), the
-    # next 180 fits may add at most MARGIN MB; without the cleanup they add ~3 MB each.
-    MARGIN = 150
-    assert rss[200] - rss[20] < MARGIN, curve
+    # After the warm-up (the first 20 fits fill TensorFlow's and Keras' caches), the next
+    # 180 fits may add at most 100 MB. Measured: +14 MB with the cleanup (the curve moves
+    # by about +-25 MB as the allocator returns memory), +675 MB without it.
+    warm = dict(curve)[20]
+    assert max(rss for n, rss in curve if n >= 20) - warm < 100, curve
