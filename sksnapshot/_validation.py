@@ -46,7 +46,8 @@ def _non_numeric(name, data):
 def numeric_conversion_errors(estimator, X, y=None, y_numeric=False):
     """Re-raise a failed float conversion of ``X`` (or of a numeric ``y``) clearly.
 
-    Any other error passes through unchanged.
+    The error keeps its type (``ValueError`` for a string, ``TypeError`` for an object
+    such as a dict) and numpy's text; any other error passes through unchanged.
     """
     try:
         yield
@@ -64,7 +65,10 @@ def numeric_conversion_errors(estimator, X, y=None, y_numeric=False):
                     if name == "X"
                     else "Convert the targets to numbers."
                 )
-                raise ValueError(
+                # Same type as numpy's error (scikit-learn's checks expect a TypeError for
+                # a dict in X, a ValueError for a string).
+                error = TypeError if isinstance(exc, TypeError) else ValueError
+                raise error(
                     f"{type(estimator).__name__} needs numeric {name}, but {problem} "
                     f"({exc}). {hint}"
                 ) from exc

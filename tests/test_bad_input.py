@@ -63,6 +63,12 @@ FIT_CASES = {
         ValueError,
         r"needs numeric X, but X has dtype object",
     ),
+    "a dict in X": (
+        lambda: (np.array([[1.0, {"a": 1}]] * 40, dtype=object), Y),
+        TypeError,
+        r"needs numeric X, but X has dtype object \(float\(\) argument must be a string or a "
+        r"real number, not 'dict'\)",
+    ),
     "complex X": (lambda: (X + 1j, Y), ValueError, "Complex data not supported"),
     "sparse X": (
         lambda: (sparse.csr_matrix(X), Y),
