@@ -251,9 +251,7 @@ def save(estimator, path, *, overwrite=False):
     True
     """
     classes = _estimator_classes()
-    if type(estimator).__name__ not in classes or type(estimator) is not classes.get(
-        type(estimator).__name__
-    ):
+    if classes.get(type(estimator).__name__) is not type(estimator):
         raise TypeError(
             f"save stores sksnapshot's estimators ({', '.join(sorted(classes))}), "
             f"not {type(estimator).__name__}."

@@ -5,6 +5,8 @@ scikit-learn, scikeras or numpy code, as a ValueError or TypeError (or our
 FloatingPointError for a diverged run), with a message that is not TensorFlow's.
 """
 
+import os
+import tempfile
 import traceback
 import warnings
 
@@ -12,9 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.extra import numpy as hnp
 
 from sksnapshot import SnapshotEnsembleClassifier
+
+# Hypothesis keeps caches in ./.hypothesis; tests write nothing to the working directory.
+set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "sksnapshot-hypothesis"))
 
 PROPERTY_SETTINGS = settings(
     max_examples=25,
