@@ -8,6 +8,8 @@ one compiled call per chunk of rows, whatever the number of members.
 
 import threading
 import weakref
+from collections import defaultdict
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -20,32 +22,119 @@ PREDICT_CHUNK_ROWS = 8192
 
 
 class SnapshotCallback(keras.callbacks.Callback):
-    """Copy the model's weights into memory at the end of every cycle.
+    """Copy the model's weights into memory at the end of every cycle; stop on divergence.
 
     The training loop runs one Keras epoch per cycle, so ``on_epoch_end`` is a cycle end.
     The callback checks that the optimizer has taken exactly the planned number of steps
     (a snapshot is never taken off a cycle boundary).
 
+    It also guards the snapshots against a diverging run. After every compiled call of
+    the train step (``steps_per_execution`` steps), a non-finite training loss (NaN or
+    inf) stops training; the cycle it happened in is not finished, so it gives no
+    snapshot. At a cycle end, weights that are not all finite are refused and stop
+    training too. A callback of the user that stops training (``EarlyStopping``)
+    ends the run as well: a cycle cut short gives no snapshot.
+
+    Put it first in the callback list, so that a cycle's snapshot is taken before any
+    other callback runs (and may fail, or be interrupted).
+
     Parameters
     ----------
     snapshot_steps : sequence of int
         Optimizer step count at the end of every cycle, in order.
+
+    Attributes
+    ----------
+    snapshots : list of list of ndarray
+        The snapshots of the finished cycles.
+    history : dict of list
+        The Keras logs (loss, metrics, validation scores) of every finished cycle.
+    stop_reason : None or str
+        Why the run stopped before its planned end: ``"loss"`` (non-finite training
+        loss), ``"weights"`` (non-finite weights at a cycle end), ``"callback"`` (another
+        callback stopped training in the middle of a cycle), ``"early_stopping"``
+        (another callback stopped it at a cycle end) or ``"interrupt"``
+        (``KeyboardInterrupt``, set by :meth:`interruptible`); ``None`` otherwise.
+    stop_value : float or None
+        The non-finite loss that stopped training.
     """
 
     def __init__(self, snapshot_steps):
         super().__init__()
         self.snapshot_steps = [int(s) for s in snapshot_steps]
         self.snapshots = []
+        self.history = defaultdict(list)
+        self.stop_reason = None
+        self.stop_value = None
+
+    @property
+    def stopped(self):
+        """Whether training stopped before the planned end."""
+        return self.stop_reason is not None
+
+    @property
+    def n_planned(self):
+        """Number of cycles the run was planned for."""
+        return len(self.snapshot_steps)
+
+    def _stop(self, reason):
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Keras calls this once per compiled call; ``loss`` is the running mean of the
+        # cycle, so any non-finite step loss since the cycle began shows up here.
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.stop_value = float(loss)
+            self._stop("loss")
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stopped:
+            return  # the cycle did not finish
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         expected = self.snapshot_steps[len(self.snapshots)]
         if step != expected:
+            if self.model.stop_training:  # another callback stopped the cycle midway
+                self._stop("callback")
+                return
             raise RuntimeError(
                 f"Snapshot {len(self.snapshots) + 1} was due after step {expected}, but "
                 f"the optimizer is at step {step}."
             )
-        self.snapshots.append([np.array(w, copy=True) for w in self.model.get_weights()])
+        weights = [np.array(w, copy=True) for w in self.model.get_weights()]
+        if not all(np.isfinite(w).all() for w in weights):
+            self._stop("weights")
+            return
+        self.snapshots.append(weights)
+        for key, value in (logs or {}).items():
+            self.history[key].append(_as_float(value))
+
+    def on_train_end(self, logs=None):
+        if self.model.stop_training and not self.stopped:
+            self.stop_reason = "early_stopping"
+
+    @contextmanager
+    def interruptible(self):
+        """Context in which a ``KeyboardInterrupt`` ends training instead of propagating.
+
+        The snapshots of the finished cycles are kept; ``stop_reason`` becomes
+        ``"interrupt"``. Whoever runs the training decides what to report (see
+        :func:`sksnapshot._faults.conclude_training`).
+        """
+        try:
+            yield self
+        except KeyboardInterrupt:
+            if self.stop_reason is None:
+                self.stop_reason = "interrupt"
+
+
+def _as_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 class _MemberForward:
