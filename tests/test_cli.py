@@ -71,6 +71,12 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     captured = capsys.readouterr()
     table = captured.out
     assert captured.err.count("remaining") == 0  # --quiet
+    # Without --quiet, one progress line per fold, ending at 100 %.
+    assert main([*argv[:-1], "--estimators", "logreg", "--out", str(tmp_path / "p")]) == 0
+    progress = capsys.readouterr().err.splitlines()
+    progress = [line for line in progress if line.startswith("[")]
+    assert len(progress) == 2
+    assert progress[-1].startswith("[100%] wine (1/1) · LogisticRegression (1/1) · fold 2/2")
     for label in ("snapshot ensemble", "its final snapshot", "true ensemble of 3 networks"):
         assert label in table
     assert "2-fold stratified CV repeated 1 times" in table
@@ -87,11 +93,18 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
         assert float(row["fit_time_mean"]) > 0 and float(row["predict_time_mean"]) > 0
     folds = _rows(out / "compare_folds.csv")
     assert len(folds) == 8
+    assert "last_k_accuracy" not in folds[0]  # lists stay in the JSON
     gains = _rows(out / "compare_gains.csv")
     assert {row["over"] for row in gains} == {"single", "true_ensemble", "logreg", "final_snapshot"}
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["snapshot_params"]["n_cycles"] == 3
     assert len(data["folds"]) == 8
+    snapshot_fold = data["folds"][0]
+    assert snapshot_fold["estimator"] == "snapshot"
+    assert len(snapshot_fold["last_k_accuracy"]) == len(snapshot_fold["member_accuracy"]) == 3
+    assert snapshot_fold["last_k_accuracy"][0] == snapshot_fold["final_snapshot_accuracy"]
+    assert snapshot_fold["last_k_accuracy"][-1] == snapshot_fold["accuracy"]
+    assert "ensembles of its last k" in table
     for name in ("accuracy", "log_loss", "fit_time"):
         _assert_png(out / f"compare_{name}.png")
 

@@ -21,7 +21,12 @@ from ._datasets import (
     load_dataset,
     reference_problem,
 )
-from ._estimators import COMPARE_ESTIMATORS, compare_estimators, independent_ensemble
+from ._estimators import (
+    COMPARE_ESTIMATORS,
+    compare_estimators,
+    estimator_label,
+    independent_ensemble,
+)
 from ._outputs import save_compare, save_reference
 from ._reference import ReferenceResult, member_disagreement, run_reference, snapshot_scores
 
@@ -35,6 +40,7 @@ __all__ = [
     "bayes_accuracy",
     "bayes_posterior",
     "compare_estimators",
+    "estimator_label",
     "independent_ensemble",
     "load_dataset",
     "member_disagreement",

@@ -61,7 +61,7 @@ def reference_figures(result, out):
 
 def _bars(result, key, ylabel, log=False):
     datasets, estimators = result.datasets, result.estimators
-    figure, ax = _figure(width=max(7.0, 1.3 * len(datasets) + 2), height=5.0)
+    figure, ax = _figure(width=max(8.0, 1.3 * len(datasets) + 2), height=5.5)
     width = 0.8 / len(estimators)
     x = np.arange(len(datasets))
     for i, name in enumerate(estimators):
@@ -84,7 +84,7 @@ def _bars(result, key, ylabel, log=False):
     elif key == "accuracy":
         low = min(np.min(result._values(d, e, key)) for d in datasets for e in estimators)
         ax.set_ylim(max(0.0, low - 0.05), 1.0)
-    figure.legend(loc="outside lower center", ncols=4, fontsize="small")
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small")
     ax.set_title(f"{ylabel}: mean ± std over cross-validation folds")
     return figure
 

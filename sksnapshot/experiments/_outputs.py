@@ -84,5 +84,10 @@ def save_compare(result, out):
 
 
 def _flat_folds(folds):
-    keys = list(dict.fromkeys(key for row in folds for key in row))
+    """Fold rows for CSV: the scalar columns (lists stay in the JSON)."""
+    keys = [
+        key
+        for key in dict.fromkeys(key for row in folds for key in row)
+        if not any(isinstance(row.get(key), list) for row in folds)
+    ]
     return [{key: row.get(key, "") for key in keys} for row in folds]
