@@ -350,6 +350,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         """Class probabilities from network outputs (one sigmoid unit -> two columns)."""
         if raw.shape[-1] == 1 and self.n_classes_ == 2:
             return np.concatenate([1.0 - raw, raw], axis=-1)
+        # A float32 softmax sums to 1 only within ~1e-7, and scikit-learn's log_loss warns
+        # beyond 1.5e-8 ("y_prob values do not sum to one"): renormalise rows that are
+        # probabilities up to rounding, leave any other output of a user's model alone.
+        total = raw.sum(axis=-1, keepdims=True)
+        if np.all(np.abs(total - 1.0) < 1e-4):
+            return raw / total
         return raw
 
     def _member_probas(self, X, snapshots):
