@@ -25,16 +25,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._ensemble import average_weights, best_member_count
+from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
-from ._training import (
-    batch_stream,
-    cycle_groups,
-    execution_size,
-    split_validation,
-    steps_per_epoch,
-)
+from ._training import run_cycles, split_validation, steps_per_epoch
 
 __all__ = ["SnapshotEnsembleMixin"]
 
@@ -296,68 +291,59 @@ class SnapshotEnsembleMixin:
     def _train_cycles(
         self, train, valid, schedule, step_lengths, batch_size, fit_args, first_cycle
     ):
-        """One ``Model.fit`` per group of equal-length cycles.
+        """Train through the cycles with the compiled training program (``run_cycles``).
 
         Returns the Keras history (one entry per cycle) and the snapshots.
         """
         model = self.model_
-        base_optimizer = model.optimizer.get_config()  # a float learning rate
-        optimizer = type(model.optimizer).from_config({**base_optimizer, "learning_rate": schedule})
-        compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+        step_rates = np.repeat(schedule.rates, schedule.steps_per_unit).astype(np.float32)
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
-        callbacks = [*self._fit_callbacks, snapshotter]
-        seed = self._training_seed() + first_cycle
         valid_batch = None
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
-        history = defaultdict(list)
         context = (
             tensorflow_random_state(self._random_state)
             if self._random_state is not None
             else nullcontext()
         )
-        start = 0
         with context, released_graph_state():
-            for first, count, length in cycle_groups(step_lengths):
-                model.compile(
-                    **{
-                        **compile_config,
-                        "optimizer": optimizer,
-                        "steps_per_execution": execution_size(length),
-                    }
-                )
-                stream = batch_stream(
-                    train,
-                    batch_size=batch_size,
-                    start_step=start,
-                    n_steps=count * length,
-                    seed=seed,
-                    shuffle=fit_args.get("shuffle", True),
-                )
-                hist = model.fit(
-                    stream,
-                    epochs=first_cycle + first + count,
-                    initial_epoch=first_cycle + first,
-                    steps_per_epoch=length,
-                    validation_data=valid,
-                    validation_batch_size=valid_batch,
-                    callbacks=callbacks,
-                    shuffle=False,  # the stream is already shuffled, epoch by epoch
-                    verbose=fit_args.get("verbose", self.verbose),
-                )
-                for key, values in hist.history.items():
-                    history[key].extend(values)
-                start += count * length
-            # Leave the model with a plain optimizer at the last rate: the schedule (and
-            # the optimizer's slots) are not needed after training and would be pickled.
-            final_rate = float(schedule.rates[-1])
-            final = type(model.optimizer).from_config(
-                {**base_optimizer, "learning_rate": final_rate}
+            self._training_optimizer(float(step_rates[0]))
+            program = shared_program(model, train, program_key(model, train))
+            history = run_cycles(
+                model,
+                program,
+                train,
+                step_rates=step_rates,
+                step_lengths=step_lengths,
+                batch_size=batch_size,
+                seed=self._training_seed() + first_cycle,
+                shuffle=fit_args.get("shuffle", True),
+                callbacks=[*self._fit_callbacks, snapshotter],
+                verbose=fit_args.get("verbose", self.verbose),
+                first_epoch=first_cycle,
+                validation_data=valid,
+                validation_batch_size=valid_batch,
             )
-            model.compile(**{**compile_config, "optimizer": final})
-            # Built, so that a pickled model restores its optimizer without warnings.
-            final.build(model.trainable_variables)
-        return history, snapshotter.snapshots
+            # The optimizer keeps the last rate of the schedule.
+            model.optimizer.learning_rate = float(schedule.rates[-1])
+        return defaultdict(list, history), snapshotter.snapshots
+
+    def _training_optimizer(self, learning_rate):
+        """Give ``model_`` a fresh, built optimizer whose learning rate is a float variable.
+
+        The training program sets that variable before every step. The optimizer scikeras
+        just compiled is used as it is when it is unused; a continued fit (``warm_start``)
+        or an optimizer whose rate is a schedule gets a new one from its configuration.
+        """
+        model = self.model_
+        optimizer = model.optimizer
+        if optimizer.built or not isinstance(optimizer.learning_rate, keras.Variable):
+            config = {**optimizer.get_config(), "learning_rate": learning_rate}
+            optimizer = type(optimizer).from_config(config)
+            compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+            model.compile(**{**compile_config, "optimizer": optimizer})
+        optimizer.learning_rate = learning_rate
+        optimizer.build(model.trainable_variables)
 
     def _training_seed(self):
         if self._random_state is not None:
