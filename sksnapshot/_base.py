@@ -12,6 +12,7 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+import tensorflow as tf
 from scikeras._utils import route_params
 from scikeras.utils.random_state import tensorflow_random_state
 from sklearn.base import BaseEstimator
@@ -29,7 +30,14 @@ from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
-from ._training import run_cycles, split_validation, steps_per_epoch
+from ._training import (
+    batch_stream,
+    cycle_groups,
+    execution_size,
+    run_cycles,
+    split_validation,
+    steps_per_epoch,
+)
 
 __all__ = ["SnapshotEnsembleMixin"]
 
@@ -291,13 +299,20 @@ class SnapshotEnsembleMixin:
     def _train_cycles(
         self, train, valid, schedule, step_lengths, batch_size, fit_args, first_cycle
     ):
-        """Train through the cycles with the compiled training program (``run_cycles``).
+        """Train through the cycles, one Keras epoch per cycle.
 
-        Returns the Keras history (one entry per cycle) and the snapshots.
+        On the default device the compiled training program runs the steps
+        (:func:`~sksnapshot._training.run_cycles`). Under a ``tf.distribute`` strategy
+        Keras' ``Model.fit`` runs them, on the same mini-batch stream, one call per group
+        of equal-length cycles. Returns the Keras history (one entry per cycle) and the
+        snapshots.
         """
         model = self.model_
-        step_rates = np.repeat(schedule.rates, schedule.steps_per_unit).astype(np.float32)
+        base_optimizer = model.optimizer.get_config()  # a float learning rate
+        compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
+        callbacks = [*self._fit_callbacks, snapshotter]
+        seed = self._training_seed() + first_cycle
         valid_batch = None
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
@@ -306,27 +321,97 @@ class SnapshotEnsembleMixin:
             if self._random_state is not None
             else nullcontext()
         )
-        with context, released_graph_state():
-            self._training_optimizer(float(step_rates[0]))
-            program = shared_program(model, train, program_key(model, train))
-            history = run_cycles(
-                model,
-                program,
-                train,
-                step_rates=step_rates,
-                step_lengths=step_lengths,
-                batch_size=batch_size,
-                seed=self._training_seed() + first_cycle,
-                shuffle=fit_args.get("shuffle", True),
-                callbacks=[*self._fit_callbacks, snapshotter],
-                verbose=fit_args.get("verbose", self.verbose),
-                first_epoch=first_cycle,
-                validation_data=valid,
-                validation_batch_size=valid_batch,
+        common = {
+            "step_lengths": step_lengths,
+            "batch_size": batch_size,
+            "seed": seed,
+            "shuffle": fit_args.get("shuffle", True),
+            "callbacks": callbacks,
+            "verbose": fit_args.get("verbose", self.verbose),
+            "first_cycle": first_cycle,
+            "validation_data": valid,
+            "validation_batch_size": valid_batch,
+        }
+        # A model built under a tf.distribute strategy (e.g. MirroredStrategy in the
+        # `model` builder) is compiled and trained in that strategy's scope; otherwise
+        # this is the default strategy, a no-op.
+        strategy = model.distribute_strategy
+        with context, released_graph_state(), strategy.scope():
+            if tf.distribute.has_strategy():
+                history = self._fit_distributed(train, schedule, compile_config, **common)
+            else:
+                step_rates = np.repeat(schedule.rates, schedule.steps_per_unit)
+                self._training_optimizer(float(step_rates[0]))
+                program = shared_program(model, train, program_key(model, train))
+                history = run_cycles(model, program, train, step_rates=step_rates, **common)
+            # Leave the model with a plain optimizer at the last rate: the optimizer's
+            # slots are not needed after training and would be pickled.
+            final_rate = float(schedule.rates[-1])
+            final = type(model.optimizer).from_config(
+                {**base_optimizer, "learning_rate": final_rate}
             )
-            # The optimizer keeps the last rate of the schedule.
-            model.optimizer.learning_rate = float(schedule.rates[-1])
+            model.compile(**{**compile_config, "optimizer": final})
+            # Built, so that a pickled model restores its optimizer without warnings.
+            final.build(model.trainable_variables)
         return defaultdict(list, history), snapshotter.snapshots
+
+    def _fit_distributed(
+        self,
+        train,
+        schedule,
+        compile_config,
+        *,
+        step_lengths,
+        batch_size,
+        seed,
+        shuffle,
+        callbacks,
+        verbose,
+        first_cycle,
+        validation_data,
+        validation_batch_size,
+    ):
+        """``Model.fit`` on the seeded stream, under the model's tf.distribute strategy."""
+        model = self.model_
+        # Keras 3.15's multi-step loop fails under several replicas ("You must feed a
+        # value for placeholder tensor"): one step per compiled call there.
+        single = model.distribute_strategy.num_replicas_in_sync == 1
+        optimizer = type(model.optimizer).from_config(
+            {**model.optimizer.get_config(), "learning_rate": schedule}
+        )
+        history = defaultdict(list)
+        start = 0
+        for first, count, length in cycle_groups(step_lengths):
+            model.compile(
+                **{
+                    **compile_config,
+                    "optimizer": optimizer,
+                    "steps_per_execution": execution_size(length) if single else 1,
+                }
+            )
+            stream = batch_stream(
+                train,
+                batch_size=batch_size,
+                start_step=start,
+                n_steps=count * length,
+                seed=seed,
+                shuffle=shuffle,
+            )
+            hist = model.fit(
+                stream,
+                epochs=first_cycle + first + count,
+                initial_epoch=first_cycle + first,
+                steps_per_epoch=length,
+                validation_data=validation_data,
+                validation_batch_size=validation_batch_size,
+                callbacks=callbacks,
+                shuffle=False,  # the stream is already shuffled, epoch by epoch
+                verbose=verbose,
+            )
+            for key, values in hist.history.items():
+                history[key].extend(values)
+            start += count * length
+        return history
 
     def _training_optimizer(self, learning_rate):
         """Give ``model_`` a fresh, built optimizer whose learning rate is a float variable.

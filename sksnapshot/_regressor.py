@@ -111,7 +111,7 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
         Number of targets.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
 
     See Also

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 __all__ = [
     "batch_stream",
+    "cycle_groups",
     "epoch_order",
     "execution_size",
     "run_cycles",
@@ -87,6 +88,23 @@ def batch_stream(arrays, *, batch_size, start_step, n_steps, seed, shuffle=True)
     return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def cycle_groups(step_lengths):
+    """Group consecutive cycles of equal length: ``[(first_cycle, n_cycles, length), ...]``.
+
+    Keras' ``Model.fit`` runs epochs of one fixed number of steps, so where it trains
+    (under a ``tf.distribute`` strategy) each group is one call with one epoch per
+    cycle. :func:`~sksnapshot._schedule.cycle_lengths` yields at most two groups.
+    """
+    groups = []
+    for index, length in enumerate(int(v) for v in step_lengths):
+        if groups and groups[-1][2] == length:
+            first, count, _ = groups[-1]
+            groups[-1] = (first, count + 1, length)
+        else:
+            groups.append((index, 1, length))
+    return groups
+
+
 def execution_size(cycle_steps, cap=256, floor=16):
     """Steps per compiled call (``steps_per_execution``) for cycles of ``cycle_steps`` steps.
 
@@ -127,7 +145,7 @@ def run_cycles(
     shuffle=True,
     callbacks=(),
     verbose=0,
-    first_epoch=0,
+    first_cycle=0,
     validation_data=None,
     validation_batch_size=None,
 ):
@@ -159,7 +177,7 @@ def run_cycles(
     callbacks : list of keras.callbacks.Callback
     verbose : int
         Keras progress display (a progress bar per cycle).
-    first_epoch : int
+    first_cycle : int
         Number of the first cycle as Keras epochs count (continued training).
     validation_data : tuple of ndarray or None
         Scored at every cycle end.
@@ -181,7 +199,7 @@ def run_cycles(
         add_progbar=verbose != 0,
         model=model,
         verbose=verbose,
-        epochs=first_epoch + len(step_lengths),
+        epochs=first_cycle + len(step_lengths),
         steps=step_lengths[0],
     )
     model.stop_training = False
@@ -193,7 +211,7 @@ def run_cycles(
         if length != callbacks.params["steps"]:
             callbacks.set_params({**callbacks.params, "steps": length})
         program.reset_metrics()
-        callbacks.on_epoch_begin(first_epoch + cycle)
+        callbacks.on_epoch_begin(first_cycle + cycle)
         size = execution_size(length)
         for begin in range(0, length, size):
             callbacks.on_train_batch_begin(begin)
@@ -214,7 +232,7 @@ def run_cycles(
                 return_dict=True,
             )
             epoch_logs.update({f"val_{name}": value for name, value in val_logs.items()})
-        callbacks.on_epoch_end(first_epoch + cycle, epoch_logs)
+        callbacks.on_epoch_end(first_cycle + cycle, epoch_logs)
         logs = epoch_logs
         if model.stop_training:
             break

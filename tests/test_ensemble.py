@@ -121,6 +121,7 @@ def test_n_members_auto_chooses_on_held_out_rows(blobs):
         {"cycle_length_mult": 2.0},
         {"max_learning_rate_decay": 0.5, "lr_update": "epoch"},
         {"schedule": lambda t, T, c: 0.05 * (1 - t / T) / (c + 1)},
+        {"validation_split": 0.2, "batch_size": 20},
     ],
 )
 def test_schedule_family_in_training(blobs, params):
@@ -140,6 +141,7 @@ def test_schedule_family_in_training(blobs, params):
     np.testing.assert_array_equal(clf.learning_rates_, rates)
     steps_per_unit = 4 if params.get("lr_update") == "epoch" else 1
     assert recorder.end == ((snapshot_units + 1) * steps_per_unit).tolist()
+    # 100 rows in batches of 32, or 80 training rows in batches of 20: 4 steps per epoch.
     n_units = 14 if steps_per_unit == 4 else 56
     expected, ends = simulate_learning_rates(
         n_units,

@@ -5,6 +5,7 @@ import pytest
 
 from sksnapshot._training import (
     batch_stream,
+    cycle_groups,
     execution_size,
     split_validation,
     steps_per_epoch,
@@ -36,6 +37,11 @@ def test_stream_without_shuffle_keeps_order():
     X = np.arange(5, dtype=np.float32).reshape(-1, 1)
     rows = _rows(batch_stream((X,), batch_size=2, start_step=0, n_steps=6, seed=0, shuffle=False))
     assert rows == [[0, 1], [2, 3], [4]] * 2
+
+
+def test_cycle_groups():
+    assert cycle_groups([5, 5, 4, 4, 4]) == [(0, 2, 5), (2, 3, 4)]
+    assert cycle_groups([7] * 4) == [(0, 4, 7)]
 
 
 @pytest.mark.parametrize("steps", [1, 7, 16, 200, 256, 257, 1000, 2 * 997])

@@ -1,0 +1,45 @@
+"""The documentation builds with warnings as errors, gallery included (quick mode)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_sphinx_build_without_warnings(tmp_path):
+    # sphinx-gallery and autosummary write into the source tree: build a copy.
+    shutil.copytree(ROOT / "docs", tmp_path / "docs", ignore=shutil.ignore_patterns("_build"))
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "SKSNAPSHOT_QUICK": "1", "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(tmp_path / "docs"),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    html = tmp_path / "html"
+    for page in ["index", "getting_started", "user_guide", "scaling", "api", "changelog"]:
+        assert (html / f"{page}.html").exists(), page
+    assert (html / "generated" / "sksnapshot.SnapshotEnsembleClassifier.html").exists()
