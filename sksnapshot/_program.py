@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from ._training import epoch_order
 
-__all__ = ["TrainingProgram", "program_key", "shared_program"]
+__all__ = ["TrainingProgram", "network_key", "program_key", "shared_program"]
 
 #: Programs kept for reuse by later fits (each holds a traced graph and a template).
 MAX_SHARED_PROGRAMS = 8
@@ -163,55 +163,119 @@ class _TemplateBinding:
         return self.program(*args, source=self._source)
 
 
-def _builtin_only(config):
-    """True when every object in a serialised Keras config is one of Keras' own."""
+#: Keras layers whose configuration and variables are their whole state: a network made
+#: of these alone computes the same function as any other with the same configuration.
+SHAREABLE_LAYERS = frozenset(
+    {
+        "InputLayer",
+        "Dense",
+        "Dropout",
+        "AlphaDropout",
+        "GaussianDropout",
+        "GaussianNoise",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "PReLU",
+        "Softmax",
+        "Flatten",
+        "Reshape",
+        "Add",
+        "Concatenate",
+    }
+)
+
+
+def _shareable(config):
+    """True when a serialised configuration holds only Keras' own, shareable objects."""
     if isinstance(config, dict):
         module = config.get("module")
-        if module is not None and not str(module).startswith("keras"):
-            return False
+        if module is not None:
+            module = str(module)
+            if not module.startswith("keras"):
+                return False
+            if module.startswith("keras.layers") and config.get("class_name") not in (
+                SHAREABLE_LAYERS
+            ):
+                return False
         if config.get("registered_name") not in (None, config.get("class_name")):
             return False
-        return all(_builtin_only(v) for v in config.values())
+        return all(_shareable(v) for v in config.values())
     if isinstance(config, (list, tuple)):
-        return all(_builtin_only(v) for v in config)
-    return True
+        return all(_shareable(v) for v in config)
+    return config is None or isinstance(config, (str, int, float, bool))
+
+
+def _key(parts):
+    if not _shareable(parts):
+        return None
+    try:
+        return json.dumps(parts, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def _network_config(model):
+    config = keras.saving.serialize_keras_object(model)
+    if config.get("module") not in ("keras", "keras.models") or config.get("class_name") not in (
+        "Functional",
+        "Sequential",
+    ):
+        raise TypeError("only functional and sequential networks are shared")
+    return {k: v for k, v in config.items() if k != "compile_config"}
+
+
+def network_key(model):
+    """A key equal for networks that compute the same function of their weights, or None.
+
+    Only functional and sequential networks of :data:`SHAREABLE_LAYERS` (the default
+    MLP, say) get one: their configuration (names included) then determines the function.
+    """
+    try:
+        config = _network_config(model)
+    except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
+        return None
+    return _key(
+        {
+            "model": config,
+            "floatx": keras.backend.floatx(),
+            "policy": keras.config.dtype_policy().name,
+        }
+    )
 
 
 def program_key(model, arrays):
     """A key under which ``model``'s training program can be shared, or None.
 
-    Only for a network that is entirely a function of its weights and of a
-    configuration made of built-in Keras objects: the model configuration (with its
-    names), the compile configuration (loss, metrics; the optimizer without its
-    learning rate) and the training arrays' trailing shapes and dtypes must all match.
+    As :func:`network_key`, and the compile configuration (loss, metrics, the optimizer
+    without its learning rate and name) and the training arrays' trailing shapes and
+    dtypes must match too, with built-in Keras objects only.
     """
     try:
-        model_config = keras.saving.serialize_keras_object(model)
+        model_config = _network_config(model)
         compile_config = dict(model.get_compile_config() or {})
         optimizer = keras.saving.serialize_keras_object(model.optimizer)
     except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
         return None
     # The optimizer's learning rate is set by the program and its name only names its
     # variables: neither changes the computation.
-    model_config = {k: v for k, v in model_config.items() if k != "compile_config"}
     compile_config.pop("optimizer", None)
     optimizer = {**optimizer, "config": dict(optimizer["config"])}
     optimizer["config"].pop("learning_rate", None)
     optimizer["config"].pop("name", None)
-    parts = {
-        "model": model_config,
-        "compile": compile_config,
-        "optimizer": optimizer,
-        "arrays": [(list(a.shape[1:]), np.dtype(a.dtype).name) for a in arrays],
-        "floatx": keras.backend.floatx(),
-        "policy": keras.config.dtype_policy().name,
-    }
-    if not _builtin_only(parts):
-        return None
-    try:
-        return json.dumps(parts, sort_keys=True, default=repr)
-    except (TypeError, ValueError):
-        return None
+    return _key(
+        {
+            "model": model_config,
+            "compile": compile_config,
+            "optimizer": optimizer,
+            "arrays": [[list(a.shape[1:]), np.dtype(a.dtype).name] for a in arrays],
+            "floatx": keras.backend.floatx(),
+            "policy": keras.config.dtype_policy().name,
+        }
+    )
 
 
 _SHARED = collections.OrderedDict()
