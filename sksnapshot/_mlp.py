@@ -42,8 +42,7 @@ def build_mlp(n_features, hidden_layer_sizes, activation, n_outputs, output_acti
     model : keras.Model
     """
     hidden_activation = keras_activation(activation)
-    # Named, so that the configuration of two such networks is identical (see _program).
-    inputs = keras.Input(shape=(n_features,), name="features")
+    inputs = keras.Input(shape=(n_features,))
     x = inputs
     for index, units in enumerate(hidden_layer_sizes):
         x = keras.layers.Dense(int(units), activation=hidden_activation, name=f"hidden_{index}")(x)

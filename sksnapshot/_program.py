@@ -22,6 +22,7 @@ own model, optimizer slots included, is copied in before and out after every cal
 import collections
 import json
 import threading
+import warnings
 
 import keras
 import numpy as np
@@ -192,6 +193,9 @@ SHAREABLE_LAYERS = frozenset(
 def _shareable(config):
     """True when a serialised configuration holds only Keras' own, shareable objects."""
     if isinstance(config, dict):
+        # A lambda (its byte code under "value") or a Python function: user code.
+        if config.get("class_name") == "__lambda__" or ("value" in config and len(config) == 1):
+            return False
         module = config.get("module")
         if module is not None:
             module = str(module)
@@ -218,14 +222,68 @@ def _key(parts):
         return None
 
 
+def _renamed_references(value, names):
+    """``value`` with every ``keras_history`` layer reference renamed through ``names``."""
+    if isinstance(value, dict):
+        renamed = {k: _renamed_references(v, names) for k, v in value.items()}
+        history = value.get("keras_history")
+        if isinstance(history, (list, tuple)) and history and history[0] in names:
+            renamed["keras_history"] = [names[history[0]], *history[1:]]
+        return renamed
+    if isinstance(value, (list, tuple)):
+        return [_renamed_references(v, names) for v in value]
+    return value
+
+
+def _renamed_endpoints(endpoints, names):
+    """``input_layers`` / ``output_layers``: ``[name, i, j]`` or a list of those."""
+    if isinstance(endpoints, (list, tuple)) and endpoints and isinstance(endpoints[0], str):
+        return [names.get(endpoints[0], endpoints[0]), *endpoints[1:]]
+    if isinstance(endpoints, (list, tuple)):
+        return [_renamed_endpoints(e, names) for e in endpoints]
+    return endpoints
+
+
 def _network_config(model):
+    """The network's configuration with its names replaced by positions.
+
+    Layer and model names do not change what a network computes, and Keras numbers them
+    per process (``dense_3``, ``dense_4``, ...): two builds of the same network get the
+    same configuration here. Only functional and sequential networks of
+    :data:`SHAREABLE_LAYERS` (no nested models) are accepted; anything else raises.
+    """
     config = keras.saving.serialize_keras_object(model)
-    if config.get("module") not in ("keras", "keras.models") or config.get("class_name") not in (
-        "Functional",
-        "Sequential",
+    if config.get("class_name") not in ("Functional", "Sequential") or config.get("module") not in (
+        "keras",
+        "keras.models",
+        "keras.src.models.functional",
     ):
         raise TypeError("only functional and sequential networks are shared")
-    return {k: v for k, v in config.items() if k != "compile_config"}
+    inner = dict(config["config"])
+    layers = inner["layers"]
+    names = {}
+    for index, layer in enumerate(layers):
+        if layer.get("module") != "keras.layers":
+            raise TypeError("only built-in layers are shared")
+        names[layer["config"]["name"]] = f"layer_{index}"
+        if layer.get("name") is not None:
+            names[layer["name"]] = f"layer_{index}"
+    renamed = []
+    for layer in layers:
+        layer = _renamed_references(layer, names)
+        layer["config"] = {**layer["config"], "name": names[layer["config"]["name"]]}
+        if layer.get("name") is not None:
+            layer["name"] = names[layer["name"]]
+        renamed.append(layer)
+    inner["layers"] = renamed
+    inner["name"] = None
+    for endpoints in ("input_layers", "output_layers"):
+        if endpoints in inner:
+            inner[endpoints] = _renamed_endpoints(inner[endpoints], names)
+    return {
+        **{k: v for k, v in config.items() if k not in ("compile_config", "config")},
+        "config": inner,
+    }
 
 
 def network_key(model):
@@ -235,7 +293,9 @@ def network_key(model):
     MLP, say) get one: their configuration (names included) then determines the function.
     """
     try:
-        config = _network_config(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
+            config = _network_config(model)
     except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
         return None
     return _key(
@@ -255,9 +315,11 @@ def program_key(model, arrays):
     dtypes must match too, with built-in Keras objects only.
     """
     try:
-        model_config = _network_config(model)
-        compile_config = dict(model.get_compile_config() or {})
-        optimizer = keras.saving.serialize_keras_object(model.optimizer)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
+            model_config = _network_config(model)
+            compile_config = dict(model.get_compile_config() or {})
+            optimizer = keras.saving.serialize_keras_object(model.optimizer)
     except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
         return None
     # The optimizer's learning rate is set by the program and its name only names its
