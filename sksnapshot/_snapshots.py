@@ -53,17 +53,19 @@ class SnapshotCallback(keras.callbacks.Callback):
 
 
 class _MemberForward:
-    """XLA-compiled functions evaluating a network under a stack of weight sets at once.
+    """Compiled functions evaluating a network under a stack of weight sets at once.
 
     The members' weights come stacked (one tensor per variable, members first) and one
     compiled call evaluates all of them on a chunk of rows. Chunks are padded to a power
-    of two of rows (at least 64), so that one function is compiled per (number of
+    of two of rows (at least 64), so that one function is traced per (number of
     members, padded rows) pair. Small chunks evaluate the members with
     ``tf.vectorized_map`` (one batched operation per layer: the fixed cost of a call is
     paid once for all members); larger ones member after member (one member's
-    activations in memory at a time). Where XLA cannot compile the network the same
-    functions run as plain TensorFlow graphs, and where ``vectorized_map`` cannot
-    vectorize it, the members are evaluated one after the other.
+    activations in memory at a time). A forward shared by all networks of one structure
+    (``network_key``: the default MLP, say) is compiled by XLA, unless XLA cannot
+    compile the network; others run as plain TensorFlow graphs. Where
+    ``vectorized_map`` cannot vectorize a network, the members are evaluated one after
+    the other.
 
     The members' outputs are those of ``Model.stateless_call``, up to float32 rounding:
     how the arithmetic is batched may differ with the number of members evaluated.
@@ -72,16 +74,18 @@ class _MemberForward:
     #: Largest padded chunk whose members are vectorized rather than looped over.
     VECTORIZED_ROWS = 1024
 
-    def __init__(self, model, own=False):
+    def __init__(self, model, shared=False):
         # A forward kept for a fitted model refers to it weakly (it is the value of a
         # weak-keyed cache entry); a shared one owns its private copy.
-        self._model_ref = weakref.ref(model) if not own else (lambda: model)
+        self._model_ref = (lambda: model) if shared else weakref.ref(model)
         position = {id(v): i for i, v in enumerate(model.weights)}
         # Variables outside ``model.weights`` (seed states of dropout layers) keep
         # their current value: they do not change the output at inference.
         self._trainable = [position.get(id(v)) for v in model.trainable_variables]
         self._non_trainable = [position.get(id(v)) for v in model.non_trainable_variables]
-        self._jit = True
+        # XLA compiles one function per shape in about as long as a fit of a small
+        # network takes: worth it for a forward shared by every fit of its structure.
+        self._jit = shared
         self._vectorize = True
         self._functions = {}
         self._lock = threading.Lock()
@@ -194,7 +198,7 @@ def _forward_for(model):
         # A shared forward evaluates a private copy of the network (stateless_call
         # never reads its weights), so that it keeps no fitted model alive.
         forward = (
-            _MemberForward(keras.models.clone_model(model), own=True)
+            _MemberForward(keras.models.clone_model(model), shared=True)
             if key is not None
             else _MemberForward(model)
         )
