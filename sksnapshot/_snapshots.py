@@ -249,10 +249,9 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         padded = _padded_rows(n_rows, chunk_rows)
         if padded > n_rows:
             chunk = np.concatenate([chunk, np.zeros((padded - n_rows, *X.shape[1:]), X.dtype)])
-        out = (
-            forward(members, len(snapshots), tf.constant(chunk))
-            .numpy()[:, :n_rows]
-            .astype(np.float64)
+        out = forward(members, len(snapshots), tf.constant(chunk)).numpy()[:, :n_rows]
+        # The mean accumulates in float64 without a float64 copy of every output.
+        pieces.append(
+            out.mean(axis=0, dtype=np.float64) if reduce == "mean" else out.astype(np.float64)
         )
-        pieces.append(out.mean(axis=0) if reduce == "mean" else out)
     return np.concatenate(pieces, axis=0 if reduce == "mean" else 1)
