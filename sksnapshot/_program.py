@@ -205,8 +205,6 @@ def _shareable(config):
                 SHAREABLE_LAYERS
             ):
                 return False
-        if config.get("registered_name") not in (None, config.get("class_name")):
-            return False
         return all(_shareable(v) for v in config.values())
     if isinstance(config, (list, tuple)):
         return all(_shareable(v) for v in config)

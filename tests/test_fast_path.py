@@ -5,6 +5,8 @@ that applies the schedule's rates and copies the weights at the cycle ends
 (``sksnapshot._plain.plain_snapshot_fit``).
 """
 
+import pickle
+
 import keras
 import numpy as np
 import pytest
@@ -226,6 +228,8 @@ def test_program_keys_ignore_names_but_not_structure():
     assert program.network_key(mlp(4)) == program.network_key(mlp(4))
     assert program.network_key(mlp(4)) != program.network_key(mlp(5))
     assert program.network_key(mlp(4)) != program.network_key(mlp(4, "tanh"))
+    # An unpickled network (a pickled estimator's model_) keeps its key, hence its forward.
+    assert program.network_key(pickle.loads(pickle.dumps(mlp(4)))) == program.network_key(mlp(4))
 
     class Custom(keras.Model):
         def __init__(self):
