@@ -60,12 +60,12 @@ class _MemberForward:
     of two of rows (at least 64), so that one function is traced per (number of
     members, padded rows) pair. Small chunks evaluate the members with
     ``tf.vectorized_map`` (one batched operation per layer: the fixed cost of a call is
-    paid once for all members); larger ones member after member (one member's
-    activations in memory at a time). A forward shared by all networks of one structure
-    (``network_key``: the default MLP, say) is compiled by XLA, unless XLA cannot
-    compile the network; others run as plain TensorFlow graphs. Where
-    ``vectorized_map`` cannot vectorize a network, the members are evaluated one after
-    the other.
+    paid once for all members); larger ones member after member, in a loop of the
+    compiled graph (one member's activations in memory, and in cache, at a time). A
+    forward shared by all networks of one structure (``network_key``: the default MLP,
+    say) is compiled by XLA, unless XLA cannot compile the network; others run as plain
+    TensorFlow graphs. Where ``vectorized_map`` cannot vectorize a network, the members
+    are evaluated one after the other.
 
     The members' outputs are those of ``Model.stateless_call``, up to float32 rounding:
     how the arithmetic is batched may differ with the number of members evaluated.
@@ -126,12 +126,14 @@ class _MemberForward:
         return y
 
     def _looped(self, n_members, trainable, non_trainable, x):
-        return tf.stack(
-            [
-                self._member(trainable, non_trainable, x, lambda v, m=m: v[m])
-                for m in range(n_members)
-            ]
-        )
+        # A loop in the graph: one member's activations at a time, one compiled body.
+        def body(m, outputs):
+            y = self._member(trainable, non_trainable, x, lambda v: tf.gather(v, m))
+            return m + 1, outputs.write(m, y)
+
+        outputs = tf.TensorArray(self._model.compute_dtype, size=n_members)
+        _, outputs = tf.while_loop(lambda m, _: m < n_members, body, (tf.constant(0), outputs))
+        return outputs.stack()
 
     def _vectorized(self, n_members, trainable, non_trainable, x):
         indices = self._trainable + self._non_trainable
