@@ -11,6 +11,7 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+import tensorflow as tf
 from scikeras._utils import route_params
 from scikeras.utils.random_state import tensorflow_random_state
 from sklearn.base import BaseEstimator
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._ensemble import average_weights, best_member_count
 from ._faults import conclude_training, restored_on_failure
+from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
@@ -32,6 +34,7 @@ from ._training import (
     batch_stream,
     cycle_groups,
     execution_size,
+    run_cycles,
     split_validation,
     steps_per_epoch,
 )
@@ -295,9 +298,13 @@ class SnapshotEnsembleMixin:
     def _train_cycles(
         self, train, valid, schedule, step_lengths, batch_size, fit_args, first_cycle
     ):
-        """One ``Model.fit`` per group of equal-length cycles.
+        """Train through the cycles, one Keras epoch per cycle.
 
-        Returns the history (Keras logs of every finished cycle) and the snapshots.
+        On the default device the compiled training program runs the steps
+        (:func:`~sksnapshot._training.run_cycles`). Under a ``tf.distribute`` strategy
+        Keras' ``Model.fit`` runs them, on the same mini-batch stream, one call per group
+        of equal-length cycles. Returns the history (Keras logs of every finished cycle)
+        and the snapshots.
         """
         model = self.model_
         base_optimizer = model.optimizer.get_config()  # a float learning rate
@@ -314,55 +321,36 @@ class SnapshotEnsembleMixin:
             if self._random_state is not None
             else nullcontext()
         )
-        start = 0
+        common = {
+            "step_lengths": step_lengths,
+            "batch_size": batch_size,
+            "seed": seed,
+            "shuffle": fit_args.get("shuffle", True),
+            "callbacks": callbacks,
+            "verbose": fit_args.get("verbose", self.verbose),
+            "first_cycle": first_cycle,
+            "validation_data": valid,
+            "validation_batch_size": valid_batch,
+        }
         # A model built under a tf.distribute strategy (e.g. MirroredStrategy in the
         # `model` builder) is compiled and trained in that strategy's scope; otherwise
         # this is the default strategy, a no-op.
         strategy = model.distribute_strategy
-        # Keras 3.15's multi-step loop fails under several replicas ("You must feed a
-        # value for placeholder tensor"): one step per compiled call there.
-        single = strategy.num_replicas_in_sync == 1
         with (
             context,
             released_graph_state(),
             strategy.scope(),
             snapshotter.interruptible(),
         ):
-            optimizer = type(model.optimizer).from_config(
-                {**base_optimizer, "learning_rate": schedule}
-            )
-            for first, count, length in cycle_groups(step_lengths):
-                if snapshotter.stopped:
-                    break
-                model.compile(
-                    **{
-                        **compile_config,
-                        "optimizer": optimizer,
-                        "steps_per_execution": execution_size(length) if single else 1,
-                    }
-                )
-                stream = batch_stream(
-                    train,
-                    batch_size=batch_size,
-                    start_step=start,
-                    n_steps=count * length,
-                    seed=seed,
-                    shuffle=fit_args.get("shuffle", True),
-                )
-                model.fit(
-                    stream,
-                    epochs=first_cycle + first + count,
-                    initial_epoch=first_cycle + first,
-                    steps_per_epoch=length,
-                    validation_data=valid,
-                    validation_batch_size=valid_batch,
-                    callbacks=callbacks,
-                    shuffle=False,  # the stream is already shuffled, epoch by epoch
-                    verbose=fit_args.get("verbose", self.verbose),
-                )
-                start += count * length
-        # Leave the model with a plain optimizer at the last rate: the schedule (and the
-        # optimizer's slots) are not needed after training and would be pickled.
+            if tf.distribute.has_strategy():
+                self._fit_distributed(train, schedule, compile_config, **common)
+            else:
+                step_rates = np.repeat(schedule.rates, schedule.steps_per_unit)
+                self._training_optimizer(float(step_rates[0]))
+                program = shared_program(model, train, program_key(model, train))
+                run_cycles(model, program, train, step_rates=step_rates, **common)
+        # Leave the model with a plain optimizer at the last rate: the optimizer's slots
+        # are not needed after training and would be pickled.
         with strategy.scope():
             final = type(model.optimizer).from_config(
                 {**base_optimizer, "learning_rate": float(schedule.rates[-1])}
@@ -372,6 +360,80 @@ class SnapshotEnsembleMixin:
             final.build(model.trainable_variables)
         conclude_training(self, snapshotter)  # warns, or raises if no cycle finished
         return snapshotter.history, snapshotter.snapshots
+
+    def _fit_distributed(
+        self,
+        train,
+        schedule,
+        compile_config,
+        *,
+        step_lengths,
+        batch_size,
+        seed,
+        shuffle,
+        callbacks,
+        verbose,
+        first_cycle,
+        validation_data,
+        validation_batch_size,
+    ):
+        """``Model.fit`` on the seeded stream, under the model's tf.distribute strategy."""
+        model = self.model_
+        # Keras 3.15's multi-step loop fails under several replicas ("You must feed a
+        # value for placeholder tensor"): one step per compiled call there.
+        single = model.distribute_strategy.num_replicas_in_sync == 1
+        optimizer = type(model.optimizer).from_config(
+            {**model.optimizer.get_config(), "learning_rate": schedule}
+        )
+        snapshotter = callbacks[0]  # the SnapshotCallback, first in the list
+        start = 0
+        for first, count, length in cycle_groups(step_lengths):
+            if snapshotter.stopped:
+                break
+            model.compile(
+                **{
+                    **compile_config,
+                    "optimizer": optimizer,
+                    "steps_per_execution": execution_size(length) if single else 1,
+                }
+            )
+            stream = batch_stream(
+                train,
+                batch_size=batch_size,
+                start_step=start,
+                n_steps=count * length,
+                seed=seed,
+                shuffle=shuffle,
+            )
+            model.fit(
+                stream,
+                epochs=first_cycle + first + count,
+                initial_epoch=first_cycle + first,
+                steps_per_epoch=length,
+                validation_data=validation_data,
+                validation_batch_size=validation_batch_size,
+                callbacks=callbacks,
+                shuffle=False,  # the stream is already shuffled, epoch by epoch
+                verbose=verbose,
+            )
+            start += count * length
+
+    def _training_optimizer(self, learning_rate):
+        """Give ``model_`` a fresh, built optimizer whose learning rate is a float variable.
+
+        The training program sets that variable before every step. The optimizer scikeras
+        just compiled is used as it is when it is unused; a continued fit (``warm_start``)
+        or an optimizer whose rate is a schedule gets a new one from its configuration.
+        """
+        model = self.model_
+        optimizer = model.optimizer
+        if optimizer.built or not isinstance(optimizer.learning_rate, keras.Variable):
+            config = {**optimizer.get_config(), "learning_rate": learning_rate}
+            optimizer = type(optimizer).from_config(config)
+            compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+            model.compile(**{**compile_config, "optimizer": optimizer})
+        optimizer.learning_rate = learning_rate
+        optimizer.build(model.trainable_variables)
 
     def _training_seed(self):
         if self._random_state is not None:

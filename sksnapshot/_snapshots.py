@@ -6,6 +6,8 @@ never writes to the model's variables: it is safe from several threads at once a
 one compiled call per chunk of rows, whatever the number of members.
 """
 
+import collections
+import functools
 import threading
 import weakref
 from collections import defaultdict
@@ -14,6 +16,8 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 import tensorflow as tf
+
+from ._program import network_key
 
 __all__ = ["SnapshotCallback", "member_outputs"]
 
@@ -138,31 +142,56 @@ def _as_float(value):
 
 
 class _MemberForward:
-    """One compiled function evaluating a model under several sets of weights."""
+    """Compiled functions evaluating a network under a stack of weight sets at once.
 
-    def __init__(self, model):
-        self._model = weakref.ref(model)
+    The members' weights come stacked (one tensor per variable, members first) and one
+    compiled call evaluates all of them on a chunk of rows. Chunks are padded to a power
+    of two of rows (at least 64), so that one function is traced per (number of
+    members, padded rows) pair. Small chunks evaluate the members with
+    ``tf.vectorized_map`` (one batched operation per layer: the fixed cost of a call is
+    paid once for all members); larger ones member after member, in a loop of the
+    compiled graph (one member's activations in memory, and in cache, at a time). A
+    forward shared by all networks of one structure (``network_key``: the default MLP,
+    say) is compiled by XLA, unless XLA cannot compile the network; others run as plain
+    TensorFlow graphs. Where ``vectorized_map`` cannot vectorize a network, the members
+    are evaluated one after the other.
+
+    The members' outputs are those of ``Model.stateless_call``, up to float32 rounding:
+    how the arithmetic is batched may differ with the number of members evaluated.
+    """
+
+    #: Largest padded chunk whose members are vectorized rather than looped over.
+    VECTORIZED_ROWS = 1024
+
+    def __init__(self, model, shared=False):
+        # A forward kept for a fitted model refers to it weakly (it is the value of a
+        # weak-keyed cache entry); a shared one owns its private copy.
+        self._model_ref = (lambda: model) if shared else weakref.ref(model)
         position = {id(v): i for i, v in enumerate(model.weights)}
         # Variables outside ``model.weights`` (seed states of dropout layers) keep
         # their current value: they do not change the output at inference.
         self._trainable = [position.get(id(v)) for v in model.trainable_variables]
         self._non_trainable = [position.get(id(v)) for v in model.non_trainable_variables]
-        self._function = tf.function(self._forward, reduce_retracing=True)
+        # XLA compiles one function per shape in about as long as a fit of a small
+        # network takes: worth it for a forward shared by every fit of its structure.
+        self._jit = shared
+        self._vectorize = True
+        self._functions = {}
+        self._lock = threading.Lock()
 
-    def _forward(self, members, x):
-        model = self._model()
-        outputs = []
-        for trainable, non_trainable in members:
-            y, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-            outputs.append(y)
-        return tf.stack(outputs)
+    @property
+    def _model(self):
+        return self._model_ref()
 
-    def member_variables(self, snapshot):
-        model = self._model()
+    def stack(self, snapshots):
+        """The members' variables: stacked snapshot weights, or the variable's value."""
+        model = self._model
 
         def pick(indices, variables):
             return [
-                tf.convert_to_tensor(v.value if i is None else snapshot[i])
+                tf.convert_to_tensor(v.value)
+                if i is None
+                else tf.convert_to_tensor(np.stack([s[i] for s in snapshots]))
                 for i, v in zip(indices, variables, strict=True)
             ]
 
@@ -171,20 +200,112 @@ class _MemberForward:
             pick(self._non_trainable, model.non_trainable_variables),
         )
 
-    def __call__(self, members, x):
-        return self._function(members, x)
+    def _member(self, trainable, non_trainable, x, pick):
+        """One member's output; ``pick(v)`` is its value of stacked variable ``v``."""
+
+        def take(indices, values):
+            return [v if i is None else pick(v) for i, v in zip(indices, values, strict=True)]
+
+        y, _ = self._model.stateless_call(
+            take(self._trainable, trainable),
+            take(self._non_trainable, non_trainable),
+            x,
+            training=False,
+        )
+        return y
+
+    def _looped(self, n_members, trainable, non_trainable, x):
+        # A loop in the graph: one member's activations at a time, one compiled body.
+        def body(m, outputs):
+            y = self._member(trainable, non_trainable, x, lambda v: tf.gather(v, m))
+            return m + 1, outputs.write(m, y)
+
+        outputs = tf.TensorArray(self._model.compute_dtype, size=n_members)
+        _, outputs = tf.while_loop(lambda m, _: m < n_members, body, (tf.constant(0), outputs))
+        return outputs.stack()
+
+    def _vectorized(self, n_members, trainable, non_trainable, x):
+        indices = self._trainable + self._non_trainable
+        values = [*trainable, *non_trainable]
+        stacked = [v for i, v in zip(indices, values, strict=True) if i is not None]
+
+        def member(slices):
+            by_id = {id(v): s for v, s in zip(stacked, slices, strict=True)}
+            return self._member(trainable, non_trainable, x, lambda v: by_id[id(v)])
+
+        return tf.vectorized_map(member, stacked)
+
+    def _function(self, key):
+        # One tf.function per shape: each is traced once (no retracing warnings).
+        with self._lock:
+            function = self._functions.get(key)
+            if function is None:
+                jit, vectorized, n_members, _ = key
+                body = self._vectorized if vectorized else self._looped
+                function = tf.function(
+                    functools.partial(body, n_members), autograph=False, jit_compile=jit
+                )
+                self._functions[key] = function
+            return function
+
+    def __call__(self, members, n_members, x):
+        """Outputs of every member on ``x``: float32, (n_members, n_rows, ...)."""
+        vectorized = self._vectorize and n_members > 1 and x.shape[0] <= self.VECTORIZED_ROWS
+        if vectorized:
+            try:
+                return self._call(True, members, n_members, x)
+            except (tf.errors.OpError, ValueError, TypeError, NotImplementedError):
+                self._vectorize = False  # not vectorizable: one member after the other
+        return self._call(False, members, n_members, x)
+
+    def _call(self, vectorized, members, n_members, x):
+        if self._jit:
+            try:
+                return self._function((True, vectorized, n_members, x.shape[0]))(*members, x)
+            except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
+                self._jit = False
+        return self._function((False, vectorized, n_members, x.shape[0]))(*members, x)
 
 
 _FORWARDS = weakref.WeakKeyDictionary()
+_SHARED_FORWARDS = collections.OrderedDict()
 _FORWARDS_LOCK = threading.Lock()
+#: Forwards kept for networks of the same structure fitted later (see ``network_key``).
+MAX_SHARED_FORWARDS = 8
 
 
 def _forward_for(model):
+    """The forward of ``model``: shared by networks of the same structure when possible."""
     with _FORWARDS_LOCK:
         forward = _FORWARDS.get(model)
-        if forward is None:
-            forward = _FORWARDS[model] = _MemberForward(model)
-        return forward
+        if forward is not None:
+            return forward
+    key = network_key(model)
+    with _FORWARDS_LOCK:
+        forward = _SHARED_FORWARDS.get(key) if key is not None else None
+        if forward is not None:
+            _SHARED_FORWARDS.move_to_end(key)
+    if forward is None:
+        # A shared forward evaluates a private copy of the network (stateless_call
+        # never reads its weights), so that it keeps no fitted model alive.
+        forward = (
+            _MemberForward(keras.models.clone_model(model), shared=True)
+            if key is not None
+            else _MemberForward(model)
+        )
+        if key is not None:
+            with _FORWARDS_LOCK:
+                forward = _SHARED_FORWARDS.setdefault(key, forward)
+                while len(_SHARED_FORWARDS) > MAX_SHARED_FORWARDS:
+                    _SHARED_FORWARDS.popitem(last=False)
+    with _FORWARDS_LOCK:
+        _FORWARDS[model] = forward
+    return forward
+
+
+def _padded_rows(n_rows, chunk_rows):
+    """Rows a chunk of ``n_rows`` is padded to: a power of two, 64 to ``chunk_rows``."""
+    return min(max(64, 1 << max(n_rows - 1, 0).bit_length()), max(chunk_rows, n_rows))
 
 
 def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_ROWS):
@@ -210,11 +331,18 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         with ``reduce="mean"``.
     """
     forward = _forward_for(model)
-    members = [forward.member_variables(s) for s in snapshots]
+    members = forward.stack(snapshots)
     X = np.asarray(X, dtype=keras.backend.floatx())
     pieces = []
     for start in range(0, len(X), chunk_rows):
-        out = forward(members, tf.constant(X[start : start + chunk_rows])).numpy()
-        out = out.astype(np.float64)
-        pieces.append(out.mean(axis=0) if reduce == "mean" else out)
+        chunk = X[start : start + chunk_rows]
+        n_rows = len(chunk)
+        padded = _padded_rows(n_rows, chunk_rows)
+        if padded > n_rows:
+            chunk = np.concatenate([chunk, np.zeros((padded - n_rows, *X.shape[1:]), X.dtype)])
+        out = forward(members, len(snapshots), tf.constant(chunk)).numpy()[:, :n_rows]
+        # The mean accumulates in float64 without a float64 copy of every output.
+        pieces.append(
+            out.mean(axis=0, dtype=np.float64) if reduce == "mean" else out.astype(np.float64)
+        )
     return np.concatenate(pieces, axis=0 if reduce == "mean" else 1)
