@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_friedman1
 from sklearn.ensemble import VotingRegressor
@@ -26,6 +26,7 @@ from sksnapshot.experiments import (
     run_compare,
     task_datasets,
 )
+from sksnapshot.experiments._compare import _cross_validate
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -202,14 +203,61 @@ def test_gains_on_a_constructed_result(task):
     assert (high["won"], high["tied"], high["lost"]) == (2, 0, 1)
     low = gains["snapshot_weights", "final_snapshot"][worse]
     assert (low["won"], low["tied"], low["lost"]) == (2, 0, 1)
-    # The table says where training stopped early; last-k covers the k all folds reached.
+    # The table says where training stopped early; a fold counts for the k it reached.
     table = result.format_table()
     assert "training stopped early" in table and "in 1 of 3 folds" in table
-    assert len(result.last_k(result.datasets[0])[better]) == 2
+    last_k = result.last_k(result.datasets[0])[better]
+    np.testing.assert_allclose(last_k, [np.mean([0.45, 0.4, 0.62]), 0.0, np.mean([0.5, 0.4])])
     summary = {row["estimator"]: row for row in result.summary()}
     assert summary["snapshot"]["n_snapshots_mean"] == pytest.approx(8 / 3)
     assert summary["snapshot"][f"{result.task.spread_key}_mean"] == pytest.approx(0.2)
     assert "n_snapshots_mean" not in summary["single"]
+
+
+# -- failed fits ----------------------------------------------------------------------
+class _FailsOnSomeFolds(RegressorMixin, BaseEstimator):
+    """Predicts the mean; its fit raises when the training rows include row 0."""
+
+    def fit(self, X, y):
+        if np.any(X[:, 0] == -1.0):
+            raise FloatingPointError("the training loss became nan in cycle 1")
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def test_failed_fits_are_recorded_not_fatal():
+    X = np.arange(40.0).reshape(20, 2)
+    X[0, 0] = -1.0
+    y = X[:, 1]
+    cv = RepeatedKFold(n_splits=4, n_repeats=1, random_state=0)
+    spec = TASKS["regression"]
+    result, error = _cross_validate(_FailsOnSomeFolds(), X, y, cv, spec.score, False)
+    failed = ~np.isfinite(result["test_r2"])
+    assert failed.sum() == 3  # row 0 trains in 3 of the 4 folds
+    assert error == "FloatingPointError: the training loss became nan in cycle 1"
+    X[:, 0] = -1.0  # every fit fails
+    result, error = _cross_validate(_FailsOnSomeFolds(), X, y, cv, spec.score, False)
+    assert result is None and error.startswith("FloatingPointError")
+
+
+def test_a_network_that_diverges_does_not_end_the_comparison():
+    params = {"hidden_layer_sizes": (4,), "n_cycles": 2, "epochs": 4, "max_learning_rate": 1e9}
+    result = run_compare(
+        ["diabetes"], ["snapshot", "single", "ridge"], task="regression", n_splits=2,
+        snapshot_params=params,
+    )  # fmt: skip
+    summary = {row["estimator"]: row for row in result.summary()}
+    assert summary["snapshot"]["n_failed"] == summary["single"]["n_failed"] == 2
+    assert summary["ridge"]["n_failed"] == 0 and summary["ridge"]["r2_mean"] > 0.3
+    assert np.isnan(summary["single"]["r2_mean"])
+    gain = next(g for g in result.gains() if g["over"] == "ridge")["r2"]
+    assert gain["won"] + gain["tied"] + gain["lost"] == 0  # no fold where both fitted
+    table = result.format_table()
+    assert "fit failed" in table and "in 2 of 2 folds" in table
+    assert "FloatingPointError" in table
 
 
 # -- the regression run ---------------------------------------------------------------

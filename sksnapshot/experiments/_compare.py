@@ -8,12 +8,13 @@ regression (R² and RMSE); the predict time is that call's (``cross_validate``'s
 ``score_time``). What differs between the two tasks lives in :mod:`._tasks`.
 """
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import cross_validate
 
 from ._datasets import COMPARE_DATASETS, load_dataset, task_datasets
@@ -96,12 +97,33 @@ class CompareResult:
         return self.task.metrics
 
     def _values(self, dataset, estimator, key):
+        """``key`` of every fold, in fold order (NaN where the fit failed)."""
         return np.array(
             [
                 row[key]
                 for row in self.folds
                 if row["dataset"] == dataset and row["estimator"] == estimator
-            ]
+            ],
+            dtype=np.float64,
+        )
+
+    def _finite(self, dataset, estimator, key):
+        """``key`` of the folds whose fit succeeded: what means and figures use."""
+        values = self._values(dataset, estimator, key)
+        return values[np.isfinite(values)]
+
+    def _format(self, dataset, estimator, key, digits=3):
+        values = self._finite(dataset, estimator, key)
+        return format_mean_std(values, digits) if len(values) else "failed"
+
+    def n_failed(self, dataset, estimator):
+        """Folds whose fit raised an error (left out of means and paired gains)."""
+        return sum(
+            1
+            for row in self.folds
+            if row["dataset"] == dataset
+            and row["estimator"] == estimator
+            and row.get("fit_failed", False)
         )
 
     @property
@@ -124,12 +146,7 @@ class CompareResult:
         return estimator_label(name, self.n_cycles, self.task.name)
 
     def _snapshot_keys(self):
-        task = self.task
-        return [f"final_snapshot_{m.key}" for m in task.metrics] + [
-            task.spread_key,
-            "n_snapshots",
-            "n_members",
-        ]
+        return _snapshot_scalars(self.task)
 
     def summary(self):
         """One row per dataset and estimator: mean and std of every measure over folds."""
@@ -141,9 +158,11 @@ class CompareResult:
                 if estimator in SNAPSHOT_ESTIMATORS:
                     keys += self._snapshot_keys()
                 for key in keys:
-                    values = self._values(dataset, estimator, key)
-                    row[f"{key}_mean"], row[f"{key}_std"] = map(float, mean_std(values))
+                    values = self._finite(dataset, estimator, key)
+                    stats = mean_std(values) if len(values) else (np.nan, np.nan)
+                    row[f"{key}_mean"], row[f"{key}_std"] = map(float, stats)
                 row["n_folds"] = len(self._values(dataset, estimator, "fit_time"))
+                row["n_failed"] = self.n_failed(dataset, estimator)
                 rows.append(row)
         return rows
 
@@ -177,7 +196,8 @@ class CompareResult:
         The snapshot ensemble (``of="snapshot"``) over every other estimator and over its
         final snapshot; each variant (``snapshot_weights``, ``snapshot_auto``) over the
         single network and over its own final snapshot. Gains are ``ours - theirs`` per
-        fold; for losses and errors a negative gain is better (see ``paired_gain``).
+        fold, over the folds where both fits succeeded; for losses and errors a negative
+        gain is better (see ``paired_gain``).
         """
         rows = []
         for dataset in self.datasets:
@@ -189,10 +209,10 @@ class CompareResult:
                         if other == "final_snapshot"
                         else self._values(dataset, other, metric.key)
                     )
+                    mine = self._values(dataset, ours, metric.key)
+                    both = np.isfinite(mine) & np.isfinite(theirs)
                     row[metric.key] = paired_gain(
-                        self._values(dataset, ours, metric.key),
-                        theirs,
-                        higher_is_better=metric.higher_is_better,
+                        mine[both], theirs[both], higher_is_better=metric.higher_is_better
                     )
                 rows.append(row)
         return rows
@@ -212,15 +232,26 @@ class CompareResult:
         }
 
     def last_k(self, dataset, estimator="snapshot"):
-        """Mean over folds of the ensemble of the last k snapshots, k = 1..M."""
+        """Mean over folds of the ensemble of the last k snapshots, k = 1..M.
+
+        A fold whose training stopped early (fewer snapshots) counts for the k it
+        reached only.
+        """
         rows = [
             row for row in self.folds if row["dataset"] == dataset and row["estimator"] == estimator
         ]
-        # Folds whose training stopped early have fewer snapshots: the mean covers the
-        # k that every fold reached.
-        reached = min(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
+        longest = max(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
+
+        def padded(values):
+            return np.pad(
+                np.asarray(values, float),
+                (0, longest - len(values)),
+                "constant",
+                constant_values=np.nan,
+            )
+
         return {
-            m.key: np.mean([row[f"last_k_{m.key}"][:reached] for row in rows], axis=0)
+            m.key: np.nanmean([padded(row[f"last_k_{m.key}"]) for row in rows], axis=0)
             for m in self.metrics
         }
 
@@ -247,19 +278,19 @@ class CompareResult:
         width = self._label_width()
         if estimator == "snapshot":
             finals = "  ".join(
-                f"{format_mean_std(self._values(dataset, estimator, key)):>15}"
+                f"{self._format(dataset, estimator, key):>15}"
                 for key in (f"final_snapshot_{m.key}" for m in self.metrics)
             )
             spread = task.format_spread(row[f"{task.spread_key}_mean"])
             lines.append(f"  {'  its final snapshot':<{width}}{finals}  ({spread})")
             lines.append(self._last_k_line(dataset, estimator))
         if estimator == "snapshot_auto":
-            kept = self._values(dataset, estimator, "n_members")
+            kept = self._finite(dataset, estimator, "n_members").astype(int)
             lines.append(
                 f"  {'  snapshots kept (n_members_)':<{width}}{kept.mean():.1f} of "
                 f"{self.n_cycles} on average (from {kept.min()} to {kept.max()})"
             )
-        taken = self._values(dataset, estimator, "n_snapshots")
+        taken = self._finite(dataset, estimator, "n_snapshots").astype(int)
         stopped = int(np.sum(taken < self.n_cycles))
         if stopped:
             lines.append(
@@ -267,6 +298,21 @@ class CompareResult:
                 f"folds (non-finite loss; {taken.min()} to {taken.max()} snapshots kept)"
             )
         return lines
+
+    def _failure_line(self, dataset, estimator, row):
+        errors = [
+            fold.get("fit_error", "")
+            for fold in self.folds
+            if fold["dataset"] == dataset
+            and fold["estimator"] == estimator
+            and fold.get("fit_failed", False)
+        ]
+        error = next((e for e in errors if e), "")
+        return (
+            f"  {'  fit failed':<{self._label_width()}}in {row['n_failed']} of "
+            f"{row['n_folds']} folds, left out of its means and gains"
+            + (f": {error}" if error else "")
+        )
 
     def format_table(self):
         """The report printed by ``sksnapshot compare``."""
@@ -308,15 +354,16 @@ class CompareResult:
             for row in (r for r in summary if r["dataset"] == dataset):
                 estimator = row["estimator"]
                 scores = "".join(
-                    f"{format_mean_std(self._values(dataset, estimator, m.key)):>15}  "
-                    for m in metrics
+                    f"{self._format(dataset, estimator, m.key):>15}  " for m in metrics
                 )
                 lines.append(
                     f"  {self.label(estimator):<{width}}{scores}"
-                    f"{format_mean_std(self._values(dataset, estimator, 'fit_time'), 2):>15}  "
-                    f"{format_mean_std(self._values(dataset, estimator, 'predict_time'), 3):>15}"
+                    f"{self._format(dataset, estimator, 'fit_time', 2):>15}  "
+                    f"{self._format(dataset, estimator, 'predict_time', 3):>15}"
                 )
-                if estimator in SNAPSHOT_ESTIMATORS:
+                if row["n_failed"]:
+                    lines.append(self._failure_line(dataset, estimator, row))
+                if estimator in SNAPSHOT_ESTIMATORS and row["n_failed"] < row["n_folds"]:
                     lines += self._snapshot_lines(dataset, estimator, row)
             if dataset in bayes:
                 limit = "".join(
@@ -338,10 +385,16 @@ class CompareResult:
                         if gain["over"] == "final_snapshot"
                         else self.label(gain["over"])
                     )
-                    scores = "   ".join(f"{m.label} {format_gain(gain[m.key])}" for m in metrics)
+                    scores = "   ".join(f"{m.label} {_gain_text(gain[m.key])}" for m in metrics)
                     lines.append(f"    over {over:<{width}} {scores}")
         lines += ["", f"Wall time {self.wall_time:.0f} s."]
         return "\n".join(lines)
+
+
+def _gain_text(gain):
+    if gain["won"] + gain["tied"] + gain["lost"] == 0:
+        return "no fold where both fitted"
+    return format_gain(gain)
 
 
 def _check_names(task, datasets, estimators):
@@ -458,38 +511,34 @@ def run_compare(
                     tracker.start(f"{where} · fold {count[0] + 1}/{n_folds}")
 
             tracker.start(f"{where} · fold 1/{n_folds}")
-            with warnings.catch_warnings():
-                # MLPClassifier/MLPRegressor at their default max_iter often stop before
-                # converging on small data; that is how they are used, and their scores
-                # show it. A snapshot ensemble whose training stops early on a
-                # non-finite loss warns too: its folds record the snapshots it kept.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                cv_result = cross_validate(
-                    model,
-                    X,
-                    y,
-                    cv=cv,
-                    scoring=_fold_scorer(spec, scored),
-                    return_estimator=name in SNAPSHOT_ESTIMATORS,
-                    return_indices=True,
-                    error_score="raise",
+            cv_result, error = _cross_validate(
+                model, X, y, cv, _fold_scorer(spec, scored), name in SNAPSHOT_ESTIMATORS
+            )
+            tests = [test for _, test in cv.split(X, y)]  # the folds cross_validate used
+            if count[0] < n_folds:
+                failed = n_folds - count[0]
+                tracker.advance(
+                    cost[dataset][name] * failed / n_folds, f"{where} · {failed} fit(s) failed"
                 )
-            tests = cv_result["indices"]["test"]
             for fold in range(n_folds):
-                row = {
-                    "dataset": dataset,
-                    "estimator": name,
-                    "fold": fold,
-                    **{m.key: float(cv_result[f"test_{m.key}"][fold]) for m in spec.metrics},
-                    "fit_time": float(cv_result["fit_time"][fold]),
-                    "predict_time": float(cv_result["score_time"][fold]),
+                row = {"dataset": dataset, "estimator": name, "fold": fold}
+                scores = {
+                    key: np.nan if cv_result is None else float(cv_result[f"test_{key}"][fold])
+                    for key in (m.key for m in spec.metrics)
                 }
+                failed = not all(np.isfinite(list(scores.values())))
+                row |= scores
+                row["fit_time"] = np.nan if failed else float(cv_result["fit_time"][fold])
+                row["predict_time"] = np.nan if failed else float(cv_result["score_time"][fold])
+                row["fit_failed"] = failed
+                row["fit_error"] = error if failed else ""
                 if name in SNAPSHOT_ESTIMATORS:
-                    row.update(
-                        _snapshot_row(
-                            spec, cv_result["estimator"][fold], X[tests[fold]], y[tests[fold]]
-                        )
-                    )
+                    if failed:
+                        row |= dict.fromkeys(_snapshot_scalars(spec), np.nan)
+                    else:
+                        test = tests[fold]
+                        estimator = cv_result["estimator"][fold]
+                        row |= _snapshot_row(spec, estimator, X[test], y[test])
                 folds.append(row)
             bayes = COMPARE_DATASETS[dataset].bayes_prediction
             if e_index == 1 and bayes is not None:
@@ -510,6 +559,50 @@ def run_compare(
     return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal)
 
 
+def _cross_validate(model, X, y, cv, scorer, keep_estimators):
+    """``cross_validate`` that records failed fits instead of ending the comparison.
+
+    A network can fail to train (e.g. ``FloatingPointError`` when the loss becomes NaN
+    before its first snapshot); its folds score NaN and are left out of the means and
+    gains, and the table says so. Returns the ``cross_validate`` result (``None`` when
+    every fit failed) and the error of the failed fits as one line ("" when none).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitFailedWarning)
+        # MLPClassifier/MLPRegressor at their default max_iter often stop before
+        # converging on small data; that is how they are used, and their scores show it.
+        # A snapshot ensemble whose training stops early on a non-finite loss warns
+        # too: its folds record the snapshots it kept.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            result = cross_validate(
+                model,
+                X,
+                y,
+                cv=cv,
+                scoring=scorer,
+                return_estimator=keep_estimators,
+                error_score=np.nan,
+            )
+        except ValueError as exc:
+            if "fits failed" not in str(exc):
+                raise
+            return None, _fit_errors(str(exc))
+    for warning in caught:
+        if not issubclass(warning.category, FitFailedWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    failures = [str(w.message) for w in caught if issubclass(w.category, FitFailedWarning)]
+    return result, _fit_errors("\n".join(failures))
+
+
+def _fit_errors(report):
+    """The exception lines (``Type: message``) of scikit-learn's fit-failure report."""
+    errors = re.findall(r"^(\w+(?:Error|Exception|Interrupt): .*)$", report, re.MULTILINE)
+    return "; ".join(dict.fromkeys(errors))
+
+
 #: The estimators that train Keras networks.
 _NETWORKS = (*SNAPSHOT_ESTIMATORS, "single", "true_ensemble")
 
@@ -525,6 +618,15 @@ def _warm_up(task, spec, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         spec.score(model.fit(X, y), X, y)
+
+
+def _snapshot_scalars(task):
+    """The scalar per-snapshot columns of a snapshot ensemble's fold row."""
+    return [f"final_snapshot_{m.key}" for m in task.metrics] + [
+        task.spread_key,
+        "n_snapshots",
+        "n_members",
+    ]
 
 
 def _snapshot_row(task, estimator, X, y):
