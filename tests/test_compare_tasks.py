@@ -24,6 +24,7 @@ from sksnapshot.experiments import (
     load_dataset,
     regression_snapshot_scores,
     run_compare,
+    save_compare,
     task_datasets,
 )
 from sksnapshot.experiments._compare import _cross_validate
@@ -243,7 +244,7 @@ def test_failed_fits_are_recorded_not_fatal():
     assert result is None and error.startswith("FloatingPointError")
 
 
-def test_a_network_that_diverges_does_not_end_the_comparison():
+def test_a_network_that_diverges_does_not_end_the_comparison(tmp_path):
     params = {"hidden_layer_sizes": (4,), "n_cycles": 2, "epochs": 4, "max_learning_rate": 1e9}
     result = run_compare(
         ["diabetes"], ["snapshot", "single", "ridge"], task="regression", n_splits=2,
@@ -258,6 +259,10 @@ def test_a_network_that_diverges_does_not_end_the_comparison():
     table = result.format_table()
     assert "fit failed" in table and "in 2 of 2 folds" in table
     assert "FloatingPointError" in table
+    paths, _ = save_compare(result, tmp_path)  # figures without bars for the failed
+    for name in ("r2", "rmse", "fit_time"):
+        _assert_png(tmp_path / f"compare_{name}.png")
+    assert len(_rows(tmp_path / "compare_folds.csv")) == 6
 
 
 # -- the regression run ---------------------------------------------------------------

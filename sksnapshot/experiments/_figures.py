@@ -81,10 +81,10 @@ def _bars(result, key, ylabel, log=False, metric=None):
     x = np.arange(len(datasets))
     lows = []
     for i, name in enumerate(estimators):
-        stats = [mean_std(result._values(d, name, key)) for d in datasets]
+        stats = [mean_std(result._finite(d, name, key)) for d in datasets]
         means = np.array([m for m, _ in stats])
         stds = np.array([s for _, s in stats])
-        lows.append(np.min(means - stds))
+        lows.extend(means - stds)
         ax.bar(
             x + (i - (len(estimators) - 1) / 2) * width,
             means,
@@ -104,9 +104,10 @@ def _bars(result, key, ylabel, log=False, metric=None):
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
-    elif metric is not None and metric.best is not None:
-        # Scores bounded above (accuracy, R²): show the range where the bars differ.
-        bottom = min(lows) - 0.05
+    elif metric is not None and metric.best is not None and np.isfinite(lows).any():
+        # Scores bounded above (accuracy, R²): show the range where the bars differ
+        # (estimators whose every fit failed have no bar).
+        bottom = np.nanmin(lows) - 0.05
         if metric.worst is not None:
             bottom = max(metric.worst, bottom)
         ax.set_ylim(bottom, metric.best)
@@ -126,7 +127,7 @@ def _panels(result, key, ylabel):
     label = _LIMIT_LABEL
     for j, (ax, dataset) in enumerate(zip(axes, datasets, strict=True)):
         for i, name in enumerate(estimators):
-            mean, std = mean_std(result._values(dataset, name, key))
+            mean, std = mean_std(result._finite(dataset, name, key))
             ax.bar(
                 i,
                 mean,
