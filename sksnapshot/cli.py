@@ -99,18 +99,23 @@ def _reference(args):
     return 0
 
 
+#: Datasets of ``sksnapshot compare --quick`` per task.
+_QUICK_DATASETS = {"classification": ["wine", "moons_noisy"], "regression": ["diabetes"]}
+
+
 def _compare(args):
     from .experiments import run_compare, save_compare
 
     params = _network_params(args, {"epochs": 20, "n_cycles": 3, "hidden_layer_sizes": (16,)})
     if args.quick:
-        datasets = args.datasets or ["wine", "moons_noisy"]
+        datasets = args.datasets or _QUICK_DATASETS[args.task]
         n_splits, n_repeats = args.n_splits or 2, args.n_repeats or 1
     else:
         datasets, n_splits, n_repeats = args.datasets, args.n_splits or 5, args.n_repeats or 1
     result = run_compare(
         datasets,
         args.estimators,
+        task=args.task,
         n_splits=n_splits,
         n_repeats=n_repeats,
         snapshot_params=params,
@@ -126,7 +131,13 @@ def _compare(args):
 def build_parser():
     """The argument parser of the ``sksnapshot`` command."""
     from . import SnapshotEnsembleClassifier
-    from .experiments import COMPARE_DATASETS, COMPARE_ESTIMATORS, REFERENCE_PARAMS
+    from .experiments import (
+        COMPARE_DATASETS,
+        COMPARE_ESTIMATORS,
+        DEFAULT_ESTIMATORS,
+        REFERENCE_PARAMS,
+        task_datasets,
+    )
 
     parser = argparse.ArgumentParser(
         prog="sksnapshot",
@@ -166,24 +177,40 @@ def build_parser():
     compare = commands.add_parser(
         "compare",
         help="cross-validated comparison with other estimators on several datasets",
-        description="Repeated stratified cross-validation of the snapshot ensemble against "
-        "a single network with the same budget, a true ensemble of independently trained "
-        "networks, MLPClassifier, LogisticRegression, RandomForestClassifier and "
-        "HistGradientBoostingClassifier.",
+        description="Repeated cross-validation of the snapshot ensemble against a single "
+        "network with the same budget, a true ensemble of independently trained networks "
+        "and scikit-learn estimators. Classification (stratified folds; accuracy, log "
+        "loss): MLPClassifier, LogisticRegression, RandomForestClassifier, "
+        "HistGradientBoostingClassifier. Regression (R², RMSE): MLPRegressor, Ridge, "
+        "HistGradientBoostingRegressor (RandomForestRegressor on request); the networks "
+        "learn standardized targets. Snapshot variants: snapshot_weights "
+        "(combine='weights') and snapshot_auto (n_members='auto').",
+    )
+    compare.add_argument(
+        "--task",
+        choices=list(COMPARE_ESTIMATORS),
+        help="classification or regression (default: the task of --datasets, else classification)",
     )
     compare.add_argument(
         "--datasets",
         nargs="+",
         choices=list(COMPARE_DATASETS),
         metavar="NAME",
-        help=f"datasets to run (default all): {', '.join(COMPARE_DATASETS)}",
+        help="datasets to run (default all of the task): classification "
+        f"{', '.join(task_datasets('classification'))}; regression "
+        f"{', '.join(task_datasets('regression'))}",
     )
+    names = list(dict.fromkeys(n for task in COMPARE_ESTIMATORS.values() for n in task))
     compare.add_argument(
         "--estimators",
         nargs="+",
-        choices=list(COMPARE_ESTIMATORS),
+        choices=names,
         metavar="NAME",
-        help=f"estimators to compare (default all): {', '.join(COMPARE_ESTIMATORS)}",
+        help="estimators to compare: "
+        + "; ".join(
+            f"{task} {', '.join(available)} (default {' '.join(DEFAULT_ESTIMATORS[task])})"
+            for task, available in COMPARE_ESTIMATORS.items()
+        ),
     )
     compare.add_argument("--n-splits", type=_positive_int, help="folds (default 5)")
     compare.add_argument(
@@ -217,9 +244,35 @@ def main(argv=None):
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["reference", *argv]
     args = parser.parse_args(argv)
-    if args.command == "compare" and args.n_splits == 1:
-        parser.error("--n-splits must be at least 2")
+    if args.command == "compare":
+        _check_compare_args(parser, args)
     return args.run(args)
+
+
+def _check_compare_args(parser, args):
+    """Resolve ``--task`` and refuse datasets or estimators of the other task."""
+    from .experiments import COMPARE_ESTIMATORS, dataset_task
+
+    if args.n_splits == 1:
+        parser.error("--n-splits must be at least 2")
+    tasks = {dataset_task(name) for name in args.datasets or []}
+    if args.task is None:
+        if len(tasks) > 1:
+            parser.error(
+                "--datasets mixes classification and regression datasets; run them "
+                "separately (--task classification / --task regression)"
+            )
+        args.task = tasks.pop() if tasks else "classification"
+    wrong = [name for name in args.datasets or [] if dataset_task(name) != args.task]
+    if wrong:
+        parser.error(f"--datasets {' '.join(wrong)}: not {args.task} datasets")
+    available = COMPARE_ESTIMATORS[args.task]
+    wrong = [name for name in args.estimators or [] if name not in available]
+    if wrong:
+        parser.error(
+            f"--estimators {' '.join(wrong)}: not {args.task} estimators; choose from "
+            f"{', '.join(available)}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

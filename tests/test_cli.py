@@ -95,6 +95,7 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     assert len(folds) == 8
     assert "last_k_accuracy" not in folds[0]  # lists stay in the JSON
     gains = _rows(out / "compare_gains.csv")
+    assert {row["of"] for row in gains} == {"snapshot"}
     assert {row["over"] for row in gains} == {"single", "true_ensemble", "logreg", "final_snapshot"}
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["snapshot_params"]["n_cycles"] == 3
@@ -105,7 +106,7 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     assert snapshot_fold["last_k_accuracy"][0] == snapshot_fold["final_snapshot_accuracy"]
     assert snapshot_fold["last_k_accuracy"][-1] == snapshot_fold["accuracy"]
     assert "ensembles of its last k" in table
-    for name in ("accuracy", "log_loss", "fit_time"):
+    for name in ("accuracy", "log_loss", "fit_time", "predict_time"):
         _assert_png(out / f"compare_{name}.png")
 
 

@@ -106,6 +106,8 @@ def test_datasets():
         "moons_noisy": (200, 2),
         "label_noise": (500, 20),
         "digits_10pct": (179, 64),
+        "diabetes": (442, 10),
+        "friedman1": (500, 10),
     }
     _, y = load_dataset("digits_10pct")
     assert np.bincount(y).min() >= 17  # stratified

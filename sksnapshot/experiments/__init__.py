@@ -4,12 +4,16 @@
   blobs problem) over many seeds, against its final snapshot and a single model trained
   with the same budget, with the problem's Bayes-optimal accuracy.
 * :func:`run_compare`: cross-validated comparison with a single network, a true ensemble
-  of independently trained networks and scikit-learn classifiers on several datasets.
+  of independently trained networks and scikit-learn estimators on several datasets,
+  for classification (``SnapshotEnsembleClassifier``) or regression
+  (``SnapshotEnsembleRegressor``), with the snapshot variants ``combine="weights"`` and
+  ``n_members="auto"``.
 * The pieces they are made of: the datasets (:func:`reference_problem`,
   :func:`load_dataset`), the Bayes classifier of Gaussian blobs (:func:`bayes_posterior`,
   :func:`bayes_accuracy`), the baselines (:func:`independent_ensemble`,
-  :func:`compare_estimators`), per-snapshot scores (:func:`snapshot_scores`) and the
-  result files (:func:`save_reference`, :func:`save_compare`).
+  :func:`compare_estimators`), per-snapshot scores (:func:`snapshot_scores`,
+  :func:`regression_snapshot_scores`) and the result files (:func:`save_reference`,
+  :func:`save_compare`).
 """
 
 from ._bayes import bayes_accuracy, bayes_posterior
@@ -18,36 +22,49 @@ from ._datasets import (
     COMPARE_DATASETS,
     REFERENCE_PARAMS,
     ReferenceProblem,
+    dataset_task,
+    friedman1_mean,
     load_dataset,
     reference_problem,
+    task_datasets,
 )
 from ._estimators import (
     COMPARE_ESTIMATORS,
+    DEFAULT_ESTIMATORS,
+    SNAPSHOT_ESTIMATORS,
     compare_estimators,
     estimator_label,
     independent_ensemble,
 )
 from ._outputs import save_compare, save_reference
 from ._reference import ReferenceResult, member_disagreement, run_reference, snapshot_scores
+from ._tasks import TASKS, regression_snapshot_scores
 
 __all__ = [
     "COMPARE_DATASETS",
     "COMPARE_ESTIMATORS",
+    "DEFAULT_ESTIMATORS",
     "REFERENCE_PARAMS",
+    "SNAPSHOT_ESTIMATORS",
+    "TASKS",
     "CompareResult",
     "ReferenceProblem",
     "ReferenceResult",
     "bayes_accuracy",
     "bayes_posterior",
     "compare_estimators",
+    "dataset_task",
     "estimator_label",
+    "friedman1_mean",
     "independent_ensemble",
     "load_dataset",
     "member_disagreement",
     "reference_problem",
+    "regression_snapshot_scores",
     "run_compare",
     "run_reference",
     "save_compare",
     "save_reference",
     "snapshot_scores",
+    "task_datasets",
 ]

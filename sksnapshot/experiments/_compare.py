@@ -1,26 +1,27 @@
-"""Cross-validated comparison of the snapshot ensemble with other classifiers.
+"""Cross-validated comparison of the snapshot ensemble with other estimators.
 
-Every estimator is evaluated with ``cross_validate`` on the same repeated stratified
-folds, so the comparison is paired fold by fold. The score of a fold comes from one
-``predict_proba`` call on its test rows: accuracy of the most probable class and log loss;
-the predict time is that call's (``cross_validate``'s ``score_time``).
+Every estimator is evaluated with ``cross_validate`` on the same repeated K folds
+(stratified for classification), so the comparison is paired fold by fold. The score of
+a fold comes from one prediction call on its test rows: ``predict_proba`` for
+classification (accuracy of the most probable class and log loss), ``predict`` for
+regression (R² and RMSE); the predict time is that call's (``cross_validate``'s
+``score_time``). What differs between the two tasks lives in :mod:`._tasks`.
 """
 
+import re
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import log_loss
-from sklearn.model_selection import RepeatedStratifiedKFold, cross_validate
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.model_selection import cross_validate
 
-from .._classifier import SnapshotEnsembleClassifier
-from ._datasets import COMPARE_DATASETS, load_dataset
-from ._estimators import compare_estimators, estimator_label
+from ._datasets import COMPARE_DATASETS, load_dataset, task_datasets
+from ._estimators import SNAPSHOT_ESTIMATORS, compare_estimators, estimator_label
 from ._progress import Progress
-from ._reference import snapshot_scores
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
+from ._tasks import TASKS
 
 __all__ = ["CompareResult", "run_compare"]
 
@@ -37,24 +38,30 @@ _SHOWN_PARAMS = (
 #: Relative fit cost of every estimator, for the remaining-time estimate only.
 _COST = {
     "snapshot": 1.0,
+    "snapshot_weights": 1.0,
+    "snapshot_auto": 0.9,
     "single": 1.0,
     "mlp": 0.25,
     "logreg": 0.02,
+    "ridge": 0.02,
     "random_forest": 0.1,
     "hist_gb": 0.2,
 }
 
+#: How the table explains the snapshot variants, when they ran.
+_VARIANT_NOTES = {
+    "snapshot_weights": "the same training as the snapshot ensemble, then the snapshots' "
+    "weights averaged into one network (combine='weights'): one network's prediction cost",
+    "snapshot_auto": "trained on 90 % of the training rows; the number of last snapshots it "
+    "keeps is chosen by the loss on the other 10 % (n_members='auto')",
+}
 
-def _fold_scorer(on_scored):
-    """A ``cross_validate`` scorer: accuracy and log loss from one ``predict_proba``."""
+
+def _fold_scorer(task, on_scored):
+    """A ``cross_validate`` scorer: the task's metrics from one prediction call."""
 
     def score(estimator, X, y):
-        proba = estimator.predict_proba(X)
-        classes = estimator.classes_
-        scores = {
-            "accuracy": float(np.mean(classes[proba.argmax(axis=1)] == np.asarray(y))),
-            "log_loss": float(log_loss(y, proba, labels=classes)),
-        }
+        scores = task.score(estimator, X, y)
         on_scored()
         return scores
 
@@ -66,21 +73,57 @@ class CompareResult:
     """Everything measured by :func:`run_compare`.
 
     ``folds`` has one dict per dataset, estimator and fold (in the same fold order for
-    every estimator); the snapshot ensemble's rows also hold its final snapshot's scores
-    and its members' disagreement.
+    every estimator); the rows of the snapshot ensembles (``SNAPSHOT_ESTIMATORS``) also
+    hold their final snapshot's scores, the members' spread (``disagreement`` for
+    classification, ``member_std`` for regression), the number of snapshots taken and
+    used, and as lists every snapshot's and every last-k ensemble's scores.
+    ``bayes_optimal`` has one dict per fold of the datasets whose Bayes-optimal
+    prediction is known (``friedman1``): its scores on the same test rows.
     """
 
     settings: dict
     folds: list
     wall_time: float
+    bayes_optimal: list = field(default_factory=list)
+
+    @property
+    def task(self):
+        """The :class:`~._tasks.CompareTask` of the comparison."""
+        return TASKS[self.settings.get("task", "classification")]
+
+    @property
+    def metrics(self):
+        """The metrics of every fold (:class:`~._tasks.Metric`)."""
+        return self.task.metrics
 
     def _values(self, dataset, estimator, key):
+        """``key`` of every fold, in fold order (NaN where the fit failed)."""
         return np.array(
             [
                 row[key]
                 for row in self.folds
                 if row["dataset"] == dataset and row["estimator"] == estimator
-            ]
+            ],
+            dtype=np.float64,
+        )
+
+    def _finite(self, dataset, estimator, key):
+        """``key`` of the folds whose fit succeeded: what means and figures use."""
+        values = self._values(dataset, estimator, key)
+        return values[np.isfinite(values)]
+
+    def _format(self, dataset, estimator, key, digits=3):
+        values = self._finite(dataset, estimator, key)
+        return format_mean_std(values, digits) if len(values) else "failed"
+
+    def n_failed(self, dataset, estimator):
+        """Folds whose fit raised an error (left out of means and paired gains)."""
+        return sum(
+            1
+            for row in self.folds
+            if row["dataset"] == dataset
+            and row["estimator"] == estimator
+            and row.get("fit_failed", False)
         )
 
     @property
@@ -93,9 +136,17 @@ class CompareResult:
         """Estimators in the order they ran."""
         return list(dict.fromkeys(row["estimator"] for row in self.folds))
 
+    @property
+    def n_cycles(self):
+        """Cycles (snapshots) of the snapshot ensembles."""
+        return self.settings["snapshot_params"]["n_cycles"]
+
     def label(self, name):
         """How tables and figures name the estimator ``name``."""
-        return estimator_label(name, self.settings["snapshot_params"]["n_cycles"])
+        return estimator_label(name, self.n_cycles, self.task.name)
+
+    def _snapshot_keys(self):
+        return _snapshot_scalars(self.task)
 
     def summary(self):
         """One row per dataset and estimator: mean and std of every measure over folds."""
@@ -103,43 +154,67 @@ class CompareResult:
         for dataset in self.datasets:
             for estimator in self.estimators:
                 row = {"dataset": dataset, "estimator": estimator}
-                keys = ["accuracy", "log_loss", "fit_time", "predict_time"]
-                if estimator == "snapshot":
-                    keys += ["final_snapshot_accuracy", "final_snapshot_log_loss", "disagreement"]
+                keys = [m.key for m in self.metrics] + ["fit_time", "predict_time"]
+                if estimator in SNAPSHOT_ESTIMATORS:
+                    keys += self._snapshot_keys()
                 for key in keys:
-                    values = self._values(dataset, estimator, key)
-                    row[f"{key}_mean"], row[f"{key}_std"] = map(float, mean_std(values))
-                row["n_folds"] = len(self._values(dataset, estimator, "accuracy"))
+                    values = self._finite(dataset, estimator, key)
+                    stats = mean_std(values) if len(values) else (np.nan, np.nan)
+                    row[f"{key}_mean"], row[f"{key}_std"] = map(float, stats)
+                row["n_folds"] = len(self._values(dataset, estimator, "fit_time"))
+                row["n_failed"] = self.n_failed(dataset, estimator)
                 rows.append(row)
         return rows
 
+    def bayes_summary(self):
+        """Mean and std over folds of the Bayes-optimal prediction's scores, per dataset."""
+        rows = []
+        for dataset in dict.fromkeys(row["dataset"] for row in self.bayes_optimal):
+            folds = [row for row in self.bayes_optimal if row["dataset"] == dataset]
+            row = {"dataset": dataset}
+            for metric in self.metrics:
+                mean, std = mean_std([fold[metric.key] for fold in folds])
+                row[f"{metric.key}_mean"], row[f"{metric.key}_std"] = float(mean), float(std)
+            rows.append(row)
+        return rows
+
+    def _gain_pairs(self):
+        """``(ours, over)`` pairs of the paired gains, in report order."""
+        present = self.estimators
+        pairs = []
+        for ours in (name for name in SNAPSHOT_ESTIMATORS if name in present):
+            if ours == "snapshot":
+                others = [name for name in present if name != ours]
+            else:
+                others = [name for name in ("single",) if name in present]
+            pairs += [(ours, other) for other in [*others, "final_snapshot"]]
+        return pairs
+
     def gains(self):
-        """Paired gains of the snapshot ensemble over every other estimator, per dataset."""
-        if "snapshot" not in self.estimators:
-            return []
+        """Paired gains of the snapshot ensembles, per dataset.
+
+        The snapshot ensemble (``of="snapshot"``) over every other estimator and over its
+        final snapshot; each variant (``snapshot_weights``, ``snapshot_auto``) over the
+        single network and over its own final snapshot. Gains are ``ours - theirs`` per
+        fold, over the folds where both fits succeeded; for losses and errors a negative
+        gain is better (see ``paired_gain``).
+        """
         rows = []
         for dataset in self.datasets:
-            ours = {key: self._values(dataset, "snapshot", key) for key in ("accuracy", "log_loss")}
-            others = {
-                other: {key: self._values(dataset, other, key) for key in ours}
-                for other in self.estimators
-                if other != "snapshot"
-            }
-            others["final_snapshot"] = {
-                "accuracy": self._values(dataset, "snapshot", "final_snapshot_accuracy"),
-                "log_loss": self._values(dataset, "snapshot", "final_snapshot_log_loss"),
-            }
-            for other, theirs in others.items():
-                rows.append(
-                    {
-                        "dataset": dataset,
-                        "over": other,
-                        "accuracy": paired_gain(ours["accuracy"], theirs["accuracy"]),
-                        "log_loss": paired_gain(
-                            ours["log_loss"], theirs["log_loss"], higher_is_better=False
-                        ),
-                    }
-                )
+            for ours, other in self._gain_pairs():
+                row = {"dataset": dataset, "of": ours, "over": other}
+                for metric in self.metrics:
+                    theirs = (
+                        self._values(dataset, ours, f"final_snapshot_{metric.key}")
+                        if other == "final_snapshot"
+                        else self._values(dataset, other, metric.key)
+                    )
+                    mine = self._values(dataset, ours, metric.key)
+                    both = np.isfinite(mine) & np.isfinite(theirs)
+                    row[metric.key] = paired_gain(
+                        mine[both], theirs[both], higher_is_better=metric.higher_is_better
+                    )
+                rows.append(row)
         return rows
 
     def to_dict(self):
@@ -150,97 +225,200 @@ class CompareResult:
             "wall_time_s": self.wall_time,
             "environment": environment(),
             "summary": self.summary(),
-            "gains_of_snapshot_ensemble": self.gains(),
+            "bayes_optimal": self.bayes_summary(),
+            "paired_gains": self.gains(),
             "folds": self.folds,
+            "bayes_optimal_folds": self.bayes_optimal,
         }
 
-    def last_k(self, dataset):
-        """Mean over folds of the ensemble of the last k snapshots, k = 1..M."""
+    def last_k(self, dataset, estimator="snapshot"):
+        """Mean over folds of the ensemble of the last k snapshots, k = 1..M.
+
+        A fold whose training stopped early (fewer snapshots) counts for the k it
+        reached only.
+        """
         rows = [
-            row
-            for row in self.folds
-            if row["dataset"] == dataset and row["estimator"] == "snapshot"
+            row for row in self.folds if row["dataset"] == dataset and row["estimator"] == estimator
         ]
+        longest = max(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
+
+        def padded(values):
+            return np.pad(
+                np.asarray(values, float),
+                (0, longest - len(values)),
+                "constant",
+                constant_values=np.nan,
+            )
+
         return {
-            key: np.mean([row[f"last_k_{key}"] for row in rows], axis=0)
-            for key in ("accuracy", "log_loss")
+            m.key: np.nanmean([padded(row[f"last_k_{m.key}"]) for row in rows], axis=0)
+            for m in self.metrics
         }
 
-    def _last_k_line(self, dataset):
-        last_k = self.last_k(dataset)
-        acc, loss = last_k["accuracy"], last_k["log_loss"]
-        best_acc, best_loss = int(np.argmax(acc)), int(np.argmin(loss))
+    def _label_width(self):
+        """Width of the table's first column."""
+        return max(32, *(len(self.label(name)) + 2 for name in self.estimators))
+
+    def _last_k_line(self, dataset, estimator):
+        last_k = self.last_k(dataset, estimator)
+        parts = []
+        for metric in self.metrics:
+            values = last_k[metric.key]
+            best = int(np.argmax(values) if metric.higher_is_better else np.argmin(values))
+            parts.append(f"by {metric.label} {best + 1} ({values[best]:.3f})")
         return (
-            f"  {'  ensembles of its last k':<32}best k by accuracy {best_acc + 1} "
-            f"({acc[best_acc]:.3f}), by log loss {best_loss + 1} ({loss[best_loss]:.3f}); "
+            f"  {'  ensembles of its last k':<{self._label_width()}}best k {', '.join(parts)}; "
             "chosen on the test folds, so optimistic"
+        )
+
+    def _snapshot_lines(self, dataset, estimator, row):
+        """The lines under a snapshot ensemble's row of the table."""
+        lines = []
+        task = self.task
+        width = self._label_width()
+        if estimator == "snapshot":
+            finals = "  ".join(
+                f"{self._format(dataset, estimator, key):>15}"
+                for key in (f"final_snapshot_{m.key}" for m in self.metrics)
+            )
+            spread = task.format_spread(row[f"{task.spread_key}_mean"])
+            lines.append(f"  {'  its final snapshot':<{width}}{finals}  ({spread})")
+            lines.append(self._last_k_line(dataset, estimator))
+        if estimator == "snapshot_auto":
+            kept = self._finite(dataset, estimator, "n_members").astype(int)
+            lines.append(
+                f"  {'  snapshots kept (n_members_)':<{width}}{kept.mean():.1f} of "
+                f"{self.n_cycles} on average (from {kept.min()} to {kept.max()})"
+            )
+        taken = self._finite(dataset, estimator, "n_snapshots").astype(int)
+        stopped = int(np.sum(taken < self.n_cycles))
+        if stopped:
+            lines.append(
+                f"  {'  training stopped early':<{width}}in {stopped} of {row['n_folds']} "
+                f"folds (non-finite loss; {taken.min()} to {taken.max()} snapshots kept)"
+            )
+        return lines
+
+    def _failure_line(self, dataset, estimator, row):
+        errors = [
+            fold.get("fit_error", "")
+            for fold in self.folds
+            if fold["dataset"] == dataset
+            and fold["estimator"] == estimator
+            and fold.get("fit_failed", False)
+        ]
+        error = next((e for e in errors if e), "")
+        return (
+            f"  {'  fit failed':<{self._label_width()}}in {row['n_failed']} of "
+            f"{row['n_folds']} folds, left out of its means and gains"
+            + (f": {error}" if error else "")
         )
 
     def format_table(self):
         """The report printed by ``sksnapshot compare``."""
         s = self.settings
+        task = self.task
+        metrics = self.metrics
+        present = self.estimators
         lines = [
-            f"Cross-validated comparison: {s['n_splits']}-fold stratified CV repeated "
-            f"{s['n_repeats']} times (the same folds for every estimator); mean ± std over "
-            "folds.",
-            f"Snapshot ensemble: {s['snapshot_params']}, inputs standardized; single "
-            "network: the same with n_cycles=1 (one cosine decay over all epochs); true "
-            f"ensemble: {s['snapshot_params']['n_cycles']} such single networks with "
-            "different seeds.",
+            f"Cross-validated comparison ({task.name}): {s['n_splits']}-fold "
+            f"{task.cv_words}CV repeated {s['n_repeats']} times (the same folds for every "
+            "estimator); mean ± std over folds.",
+            f"Snapshot ensemble: {s['snapshot_params']}, {task.setup}.",
         ]
+        if "single" in present:
+            lines.append(
+                f"{self.label('single')}: the same network with n_cycles=1 (one cosine "
+                "decay over all epochs)."
+            )
+        if "true_ensemble" in present:
+            lines.append(
+                f"{self.label('true_ensemble')}: {self.n_cycles} such single networks with "
+                "different seeds, averaged."
+            )
+        for name, note in _VARIANT_NOTES.items():
+            if name in present:
+                lines.append(f"{self.label(name)}: {note}.")
         summary = self.summary()
         gains = self.gains()
+        bayes = {row["dataset"]: row for row in self.bayes_summary()}
+        width = self._label_width()
         header = (
-            f"  {'estimator':<32}{'accuracy':>15}  {'log loss':>15}  "
-            f"{'fit time (s)':>15}  {'predict (s)':>15}"
+            f"  {'estimator':<{width}}"
+            + "".join(f"{m.label:>15}  " for m in metrics)
+            + f"{'fit time (s)':>15}  {'predict (s)':>15}"
         )
         for dataset in self.datasets:
             description = COMPARE_DATASETS[dataset].description
             lines += ["", f"{dataset}: {description}", header]
             for row in (r for r in summary if r["dataset"] == dataset):
-                values = {
-                    key: self._values(dataset, row["estimator"], key)
-                    for key in ("accuracy", "log_loss", "fit_time", "predict_time")
-                }
-                lines.append(
-                    f"  {self.label(row['estimator']):<32}"
-                    f"{format_mean_std(values['accuracy']):>15}  "
-                    f"{format_mean_std(values['log_loss']):>15}  "
-                    f"{format_mean_std(values['fit_time'], 2):>15}  "
-                    f"{format_mean_std(values['predict_time'], 3):>15}"
+                estimator = row["estimator"]
+                scores = "".join(
+                    f"{self._format(dataset, estimator, m.key):>15}  " for m in metrics
                 )
-                if row["estimator"] == "snapshot":
-                    final_acc = self._values(dataset, "snapshot", "final_snapshot_accuracy")
-                    final_loss = self._values(dataset, "snapshot", "final_snapshot_log_loss")
-                    lines.append(
-                        f"  {'  its final snapshot':<32}{format_mean_std(final_acc):>15}  "
-                        f"{format_mean_std(final_loss):>15}  (members disagree on "
-                        f"{100 * row['disagreement_mean']:.1f} % of the rows)"
-                    )
-                    lines.append(self._last_k_line(dataset))
+                lines.append(
+                    f"  {self.label(estimator):<{width}}{scores}"
+                    f"{self._format(dataset, estimator, 'fit_time', 2):>15}  "
+                    f"{self._format(dataset, estimator, 'predict_time', 3):>15}"
+                )
+                if row["n_failed"]:
+                    lines.append(self._failure_line(dataset, estimator, row))
+                if estimator in SNAPSHOT_ESTIMATORS and row["n_failed"] < row["n_folds"]:
+                    lines += self._snapshot_lines(dataset, estimator, row)
+            if dataset in bayes:
+                limit = "".join(
+                    f"{bayes[dataset][f'{m.key}_mean']:>7.3f} ± "
+                    f"{bayes[dataset][f'{m.key}_std']:.3f}  "
+                    for m in metrics
+                )
+                lines.append(f"  {'Bayes-optimal (E[y|X] known)':<{width}}{limit}".rstrip())
             dataset_gains = [g for g in gains if g["dataset"] == dataset]
-            if dataset_gains:
+            worse = [m.label for m in metrics if not m.higher_is_better]
+            for ours in dict.fromkeys(g["of"] for g in dataset_gains):
                 lines.append(
-                    "  paired gain of the snapshot ensemble, over folds: mean ± std  won/tied/lost"
+                    f"  paired gain of the {self.label(ours)}, over folds: mean ± std  "
+                    f"won/tied/lost ({' and '.join(worse)}: negative is better)"
                 )
-                for gain in dataset_gains:
+                for gain in (g for g in dataset_gains if g["of"] == ours):
                     over = (
                         "its final snapshot"
                         if gain["over"] == "final_snapshot"
                         else self.label(gain["over"])
                     )
-                    lines.append(
-                        f"    over {over:<30} accuracy {format_gain(gain['accuracy'])}"
-                        f"   log loss {format_gain(gain['log_loss'])}"
-                    )
+                    scores = "   ".join(f"{m.label} {_gain_text(gain[m.key])}" for m in metrics)
+                    lines.append(f"    over {over:<{width}} {scores}")
         lines += ["", f"Wall time {self.wall_time:.0f} s."]
         return "\n".join(lines)
+
+
+def _gain_text(gain):
+    if gain["won"] + gain["tied"] + gain["lost"] == 0:
+        return "no fold where both fitted"
+    return format_gain(gain)
+
+
+def _check_names(task, datasets, estimators):
+    """The datasets of the comparison; clear errors for unknown or wrong-task names."""
+    datasets = task_datasets(task) if datasets is None else list(datasets)
+    unknown = [name for name in datasets if name not in COMPARE_DATASETS]
+    if unknown:
+        raise ValueError(
+            f"Unknown dataset(s) {unknown}; choose from {', '.join(COMPARE_DATASETS)}."
+        )
+    other = [name for name in datasets if COMPARE_DATASETS[name].task != task]
+    if other:
+        raise ValueError(
+            f"Dataset(s) {other} are not {task} datasets; the {task} datasets are "
+            f"{', '.join(task_datasets(task))}."
+        )
+    return datasets
 
 
 def run_compare(
     datasets=None,
     estimators=None,
     *,
+    task="classification",
     n_splits=5,
     n_repeats=1,
     snapshot_params=None,
@@ -253,16 +431,20 @@ def run_compare(
     Parameters
     ----------
     datasets : list of str, default=None
-        Keys of ``COMPARE_DATASETS``; ``None`` means all.
+        Keys of ``COMPARE_DATASETS`` of the task; ``None`` means all of the task's.
     estimators : list of str, default=None
-        Keys of ``COMPARE_ESTIMATORS``; ``None`` means all.
+        Keys of ``COMPARE_ESTIMATORS[task]``; ``None`` means ``DEFAULT_ESTIMATORS[task]``.
+    task : {"classification", "regression"}, default="classification"
+        Classification: ``SnapshotEnsembleClassifier`` against classifiers, stratified
+        folds, accuracy and log loss. Regression: ``SnapshotEnsembleRegressor`` against
+        regressors, plain K-fold, R² and RMSE.
     n_splits : int, default=5
-        Folds of the stratified K-fold.
+        Folds of the K-fold.
     n_repeats : int, default=1
         Repetitions of the K-fold with different shuffles.
     snapshot_params : dict, default=None
-        Parameters of the snapshot ensemble (``SnapshotEnsembleClassifier``'s defaults
-        otherwise); see :func:`compare_estimators`.
+        Parameters of the snapshot ensemble (the estimator's defaults otherwise); see
+        :func:`compare_estimators`.
     random_state : int, default=0
         Seed of the folds and of every estimator.
     quick : bool, default=False
@@ -273,20 +455,30 @@ def run_compare(
     Returns
     -------
     result : CompareResult
+
+    Examples
+    --------
+    >>> from sksnapshot.experiments import run_compare
+    >>> result = run_compare(["diabetes"], ["snapshot", "ridge"], task="regression",
+    ...                      n_splits=2, snapshot_params={"n_cycles": 2, "epochs": 4})
+    >>> [row["estimator"] for row in result.summary()]
+    ['snapshot', 'ridge']
     """
-    datasets = list(COMPARE_DATASETS) if datasets is None else list(datasets)
-    unknown = [name for name in datasets if name not in COMPARE_DATASETS]
-    if unknown:
-        raise ValueError(
-            f"Unknown dataset(s) {unknown}; choose from {', '.join(COMPARE_DATASETS)}."
-        )
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose from {', '.join(TASKS)}.")
+    spec = TASKS[task]
+    datasets = _check_names(task, datasets, estimators)
     snapshot_params = dict(snapshot_params or {})
-    defaults = SnapshotEnsembleClassifier(**snapshot_params).get_params()
+    defaults = spec.snapshot_class(**snapshot_params).get_params()
     snapshot_params = {key: defaults[key] for key in _SHOWN_PARAMS} | snapshot_params
     models = compare_estimators(
-        estimators, snapshot_params=snapshot_params, random_state=random_state, quick=quick
+        estimators,
+        task=task,
+        snapshot_params=snapshot_params,
+        random_state=random_state,
+        quick=quick,
     )
-    n_members = snapshot_params.get("n_cycles", 10)
+    n_members = snapshot_params["n_cycles"]
     data = {name: load_dataset(name) for name in datasets}
     n_folds = n_splits * n_repeats
     # Cost of a fit grows with the training rows; a true ensemble costs M fits.
@@ -299,16 +491,16 @@ def run_compare(
     }
     cost_total = sum(sum(c.values()) for c in cost.values())
     tracker = Progress(cost_total, stream=progress, enabled=progress is not None)
-    folds = []
+    folds, bayes_optimal = [], []
     start = time.perf_counter()
+    if any(name in _NETWORKS for name in models):
+        _warm_up(task, spec, *next(iter(data.values())))
     for d_index, (dataset, (X, y)) in enumerate(data.items(), start=1):
-        cv = RepeatedStratifiedKFold(
-            n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
-        )
+        cv = spec.splitter(n_splits, n_repeats, random_state)
         for e_index, (name, model) in enumerate(models.items(), start=1):
             where = (
-                f"{dataset} ({d_index}/{len(data)}) · {estimator_label(name, n_members)} "
-                f"({e_index}/{len(models)})"
+                f"{dataset} ({d_index}/{len(data)}) · "
+                f"{estimator_label(name, n_members, task)} ({e_index}/{len(models)})"
             )
             count = [0]
 
@@ -319,44 +511,43 @@ def run_compare(
                     tracker.start(f"{where} · fold {count[0] + 1}/{n_folds}")
 
             tracker.start(f"{where} · fold 1/{n_folds}")
-            with warnings.catch_warnings():
-                # MLPClassifier at its default max_iter often stops before converging on
-                # small data; that is how it is used, and its scores show it.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                cv_result = cross_validate(
-                    model,
-                    X,
-                    y,
-                    cv=cv,
-                    scoring=_fold_scorer(scored),
-                    return_estimator=name == "snapshot",
-                    return_indices=True,
-                    error_score="raise",
+            cv_result, error = _cross_validate(
+                model, X, y, cv, _fold_scorer(spec, scored), name in SNAPSHOT_ESTIMATORS
+            )
+            tests = [test for _, test in cv.split(X, y)]  # the folds cross_validate used
+            if count[0] < n_folds:
+                failed = n_folds - count[0]
+                tracker.advance(
+                    cost[dataset][name] * failed / n_folds, f"{where} · {failed} fit(s) failed"
                 )
             for fold in range(n_folds):
-                row = {
-                    "dataset": dataset,
-                    "estimator": name,
-                    "fold": fold,
-                    "accuracy": float(cv_result["test_accuracy"][fold]),
-                    "log_loss": float(cv_result["test_log_loss"][fold]),
-                    "fit_time": float(cv_result["fit_time"][fold]),
-                    "predict_time": float(cv_result["score_time"][fold]),
+                row = {"dataset": dataset, "estimator": name, "fold": fold}
+                scores = {
+                    key: np.nan if cv_result is None else float(cv_result[f"test_{key}"][fold])
+                    for key in (m.key for m in spec.metrics)
                 }
-                if name == "snapshot":
-                    test = cv_result["indices"]["test"][fold]
-                    scores = snapshot_scores(cv_result["estimator"][fold], X[test], y[test])
-                    row["final_snapshot_accuracy"] = float(scores["member_accuracy"][-1])
-                    row["final_snapshot_log_loss"] = float(scores["member_log_loss"][-1])
-                    row["disagreement"] = scores["disagreement"]
-                    # Lists (kept in the JSON, left out of the CSV): every snapshot,
-                    # oldest first, and the ensemble of the last k at index k - 1.
-                    row["member_accuracy"] = scores["member_accuracy"].tolist()
-                    row["last_k_accuracy"] = scores["ensemble_accuracy"].tolist()
-                    row["last_k_log_loss"] = scores["ensemble_log_loss"].tolist()
+                failed = not all(np.isfinite(list(scores.values())))
+                row |= scores
+                row["fit_time"] = np.nan if failed else float(cv_result["fit_time"][fold])
+                row["predict_time"] = np.nan if failed else float(cv_result["score_time"][fold])
+                row["fit_failed"] = failed
+                row["fit_error"] = error if failed else ""
+                if name in SNAPSHOT_ESTIMATORS:
+                    if failed:
+                        row |= dict.fromkeys(_snapshot_scalars(spec), np.nan)
+                    else:
+                        test = tests[fold]
+                        estimator = cv_result["estimator"][fold]
+                        row |= _snapshot_row(spec, estimator, X[test], y[test])
                 folds.append(row)
+            bayes = COMPARE_DATASETS[dataset].bayes_prediction
+            if e_index == 1 and bayes is not None:
+                for fold, test in enumerate(tests):
+                    scores = spec.prediction_scores(y[test], bayes(X[test]))
+                    bayes_optimal.append({"dataset": dataset, "fold": fold, **scores})
     tracker.close()
     settings = {
+        "task": task,
         "datasets": datasets,
         "estimators": list(models),
         "n_splits": n_splits,
@@ -365,4 +556,92 @@ def run_compare(
         "quick": quick,
         "snapshot_params": snapshot_params,
     }
-    return CompareResult(settings, folds, time.perf_counter() - start)
+    return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal)
+
+
+def _cross_validate(model, X, y, cv, scorer, keep_estimators):
+    """``cross_validate`` that records failed fits instead of ending the comparison.
+
+    A network can fail to train (e.g. ``FloatingPointError`` when the loss becomes NaN
+    before its first snapshot); its folds score NaN and are left out of the means and
+    gains, and the table says so. Returns the ``cross_validate`` result (``None`` when
+    every fit failed) and the error of the failed fits as one line ("" when none).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitFailedWarning)
+        # MLPClassifier/MLPRegressor at their default max_iter often stop before
+        # converging on small data; that is how they are used, and their scores show it.
+        # A snapshot ensemble whose training stops early on a non-finite loss warns
+        # too: its folds record the snapshots it kept.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            result = cross_validate(
+                model,
+                X,
+                y,
+                cv=cv,
+                scoring=scorer,
+                return_estimator=keep_estimators,
+                error_score=np.nan,
+            )
+        except ValueError as exc:
+            if "fits failed" not in str(exc):
+                raise
+            return None, _fit_errors(str(exc))
+    for warning in caught:
+        if not issubclass(warning.category, FitFailedWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    failures = [str(w.message) for w in caught if issubclass(w.category, FitFailedWarning)]
+    return result, _fit_errors("\n".join(failures))
+
+
+def _fit_errors(report):
+    """The exception lines (``Type: message``) of scikit-learn's fit-failure report."""
+    errors = re.findall(r"^(\w+(?:Error|Exception|Interrupt): .*)$", report, re.MULTILINE)
+    return "; ".join(dict.fromkeys(errors))
+
+
+#: The estimators that train Keras networks.
+_NETWORKS = (*SNAPSHOT_ESTIMATORS, "single", "true_ensemble")
+
+
+def _warm_up(task, spec, X, y):
+    """One tiny untimed fit and prediction of a network.
+
+    TensorFlow's one-time start-up (thread pools, first graph builds) costs about a
+    second; without this, it would be charged to the first fold of the first network.
+    """
+    params = {"hidden_layer_sizes": (4,), "n_cycles": 1, "epochs": 1}
+    model = compare_estimators(["single"], task=task, snapshot_params=params)["single"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec.score(model.fit(X, y), X, y)
+
+
+def _snapshot_scalars(task):
+    """The scalar per-snapshot columns of a snapshot ensemble's fold row."""
+    return [f"final_snapshot_{m.key}" for m in task.metrics] + [
+        task.spread_key,
+        "n_snapshots",
+        "n_members",
+    ]
+
+
+def _snapshot_row(task, estimator, X, y):
+    """The per-snapshot columns of a snapshot ensemble's fold row."""
+    scores = task.snapshot_scores(estimator, X, y)
+    row = {}
+    for key, values in scores["member"].items():
+        row[f"final_snapshot_{key}"] = float(values[-1])
+    row[task.spread_key] = float(scores["spread"])
+    row["n_snapshots"] = int(scores["n_snapshots"])
+    row["n_members"] = int(scores["n_members"])
+    # Lists (kept in the JSON, left out of the CSV): every snapshot, oldest first, and
+    # the ensemble of the last k at index k - 1.
+    for key, values in scores["member"].items():
+        row[f"member_{key}"] = values.tolist()
+    for key, values in scores["last_k"].items():
+        row[f"last_k_{key}"] = values.tolist()
+    return row

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.datasets import (
     load_breast_cancer,
+    load_diabetes,
     load_digits,
     load_wine,
     make_blobs,
     make_classification,
+    make_friedman1,
     make_moons,
 )
 from sklearn.model_selection import train_test_split
@@ -19,8 +21,11 @@ __all__ = [
     "COMPARE_DATASETS",
     "REFERENCE_PARAMS",
     "ReferenceProblem",
+    "dataset_task",
+    "friedman1_mean",
     "load_dataset",
     "reference_problem",
+    "task_datasets",
 ]
 
 #: Estimator parameters of the reference experiment (the snapshot-ensemble tutorial):
@@ -130,13 +135,59 @@ def _label_noise():
     )
 
 
+#: ``make_friedman1`` settings of the ``friedman1`` dataset (see ``COMPARE_DATASETS``).
+_FRIEDMAN1 = {"n_samples": 500, "n_features": 10, "noise": 1.0, "random_state": 0}
+
+
+def friedman1_mean(X):
+    """The noiseless Friedman #1 function: ``E[y | X]`` of ``make_friedman1`` data.
+
+    ``10 sin(pi x0 x1) + 20 (x2 - 0.5)^2 + 10 x3 + 5 x4``; the other features do not
+    count. Predicting it is the best any regressor can do (the Bayes-optimal
+    prediction under squared error); its error on ``make_friedman1`` rows is the noise.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        At least 5 features.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sksnapshot.experiments import friedman1_mean
+    >>> X, y = make_friedman1(n_samples=5, noise=0.0, random_state=0)
+    >>> bool(np.allclose(friedman1_mean(X), y))
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    return (
+        10 * np.sin(np.pi * X[:, 0] * X[:, 1])
+        + 20 * (X[:, 2] - 0.5) ** 2
+        + 10 * X[:, 3]
+        + 5 * X[:, 4]
+    )
+
+
+def _friedman1():
+    return make_friedman1(**_FRIEDMAN1)
+
+
 @dataclass(frozen=True)
 class _Dataset:
     loader: object
     description: str
+    task: str = "classification"
+    #: ``E[y | X]`` when it is known (regression): the Bayes-optimal prediction.
+    bayes_prediction: object = None
 
 
-#: The datasets of ``sksnapshot compare``, by name, in the order they are reported.
+#: The datasets of ``sksnapshot compare``, by name, in the order they are reported;
+#: ``COMPARE_DATASETS[name].task`` is ``"classification"`` or ``"regression"``.
 COMPARE_DATASETS = {
     "blobs": _Dataset(
         _blobs, "the reference blobs, all 1100 rows (3 classes, 2 features, Bayes 0.823)"
@@ -160,7 +211,56 @@ COMPARE_DATASETS = {
     "digits_10pct": _Dataset(
         _digits_10pct, "a stratified 10 % of digits (179 rows, about 18 per class)"
     ),
+    "diabetes": _Dataset(
+        lambda: load_diabetes(return_X_y=True),
+        "sklearn diabetes (442 rows, 10 features; a noisy, nearly linear target)",
+        task="regression",
+    ),
+    "friedman1": _Dataset(
+        _friedman1,
+        "make_friedman1, 500 rows, 10 features (5 irrelevant), noise 1.0: a smooth "
+        "non-linear target",
+        task="regression",
+        bayes_prediction=friedman1_mean,
+    ),
 }
+
+
+def task_datasets(task):
+    """Names of the comparison datasets of one task, in report order.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from sksnapshot.experiments import task_datasets
+    >>> task_datasets("regression")
+    ['diabetes', 'friedman1']
+    """
+    names = [name for name, dataset in COMPARE_DATASETS.items() if dataset.task == task]
+    if not names:
+        raise ValueError(f"Unknown task {task!r}; choose 'classification' or 'regression'.")
+    return names
+
+
+def dataset_task(name):
+    """``"classification"`` or ``"regression"``: the task of the comparison dataset ``name``."""
+    return _lookup(name).task
+
+
+def _lookup(name):
+    try:
+        return COMPARE_DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown dataset {name!r}; choose from {', '.join(COMPARE_DATASETS)}."
+        ) from None
 
 
 def load_dataset(name):
@@ -169,8 +269,9 @@ def load_dataset(name):
     Parameters
     ----------
     name : str
-        One of ``COMPARE_DATASETS``: ``"blobs"``, ``"digits"``, ``"breast_cancer"``,
-        ``"wine"``, ``"moons_noisy"``, ``"label_noise"``, ``"digits_10pct"``.
+        One of ``COMPARE_DATASETS``: for classification ``"blobs"``, ``"digits"``,
+        ``"breast_cancer"``, ``"wine"``, ``"moons_noisy"``, ``"label_noise"``,
+        ``"digits_10pct"``; for regression ``"diabetes"``, ``"friedman1"``.
 
     Returns
     -------
@@ -184,11 +285,5 @@ def load_dataset(name):
     >>> X.shape
     (200, 2)
     """
-    try:
-        dataset = COMPARE_DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown dataset {name!r}; choose from {', '.join(COMPARE_DATASETS)}."
-        ) from None
-    X, y = dataset.loader()
+    X, y = _lookup(name).loader()
     return np.asarray(X, dtype=np.float64), np.asarray(y)

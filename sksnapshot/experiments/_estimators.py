@@ -1,51 +1,96 @@
-"""The estimators ``sksnapshot compare`` puts side by side."""
+"""The estimators ``sksnapshot compare`` puts side by side, for classification and regression."""
 
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
+    RandomForestRegressor,
     VotingClassifier,
+    VotingRegressor,
 )
-from sklearn.linear_model import LogisticRegression
-from sklearn.neural_network import MLPClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._classifier import SnapshotEnsembleClassifier
+from .._regressor import SnapshotEnsembleRegressor
 
-__all__ = ["COMPARE_ESTIMATORS", "compare_estimators", "estimator_label", "independent_ensemble"]
+__all__ = [
+    "COMPARE_ESTIMATORS",
+    "DEFAULT_ESTIMATORS",
+    "SNAPSHOT_ESTIMATORS",
+    "compare_estimators",
+    "estimator_label",
+    "independent_ensemble",
+]
 
-#: Names of the compared estimators and how tables label them.
-COMPARE_ESTIMATORS = {
+_SNAPSHOT_LABELS = {
     "snapshot": "snapshot ensemble",
+    "snapshot_weights": "snapshot ensemble, weight-averaged",
+    "snapshot_auto": "snapshot ensemble, n_members='auto'",
     "single": "single network, same budget",
     "true_ensemble": "true ensemble of M networks",
-    "mlp": "MLPClassifier",
-    "logreg": "LogisticRegression",
-    "random_forest": "RandomForestClassifier",
-    "hist_gb": "HistGradientBoostingClassifier",
 }
 
+#: Names of the compared estimators and how tables label them, per task.
+COMPARE_ESTIMATORS = {
+    "classification": {
+        **_SNAPSHOT_LABELS,
+        "mlp": "MLPClassifier",
+        "logreg": "LogisticRegression",
+        "random_forest": "RandomForestClassifier",
+        "hist_gb": "HistGradientBoostingClassifier",
+    },
+    "regression": {
+        **_SNAPSHOT_LABELS,
+        "mlp": "MLPRegressor",
+        "ridge": "Ridge",
+        "random_forest": "RandomForestRegressor",
+        "hist_gb": "HistGradientBoostingRegressor",
+    },
+}
 
-def estimator_label(name, n_members=None):
+#: The estimators a comparison runs when none are named, per task. The snapshot
+#: variants (``snapshot_weights``, ``snapshot_auto``) cost a training run each; the
+#: classification default leaves them out (its seven datasets and true ensembles already
+#: take about 20 minutes on two cores), the regression default (no true ensemble) has them.
+DEFAULT_ESTIMATORS = {
+    "classification": [
+        "snapshot", "single", "true_ensemble", "mlp", "logreg", "random_forest", "hist_gb"
+    ],
+    "regression": [
+        "snapshot", "snapshot_weights", "snapshot_auto", "single", "mlp", "ridge", "hist_gb"
+    ],
+}  # fmt: skip
+
+#: The snapshot ensembles: their folds also get every snapshot's and every last-k score.
+SNAPSHOT_ESTIMATORS = ("snapshot", "snapshot_weights", "snapshot_auto")
+
+
+def estimator_label(name, n_members=None, task="classification"):
     """How tables and figures name an estimator (``M`` replaced by ``n_members``)."""
-    label = COMPARE_ESTIMATORS[name]
+    label = COMPARE_ESTIMATORS[task][name]
     return label.replace(" M ", f" {n_members} ") if n_members is not None else label
 
 
 def independent_ensemble(estimator, n_estimators, random_state=0):
-    """Soft-voting ensemble of ``n_estimators`` copies of ``estimator``, seeded differently.
+    """Averaging ensemble of ``n_estimators`` copies of ``estimator``, seeded differently.
 
     Every member is a clone of ``estimator`` with ``random_state=random_state + i``, fit
     on all the training rows: M independently initialised and trained networks, the
-    "true ensemble" of Huang et al. (2017), at M times the cost of one. It is a
-    :class:`sklearn.ensemble.VotingClassifier` with ``voting="soft"``, so it clones,
-    pickles and cross-validates like any scikit-learn estimator and ``predict_proba``
-    is the mean of the members' probabilities, as for a snapshot ensemble.
+    "true ensemble" of Huang et al. (2017), at M times the cost of one. For a classifier
+    it is a :class:`sklearn.ensemble.VotingClassifier` with ``voting="soft"``
+    (``predict_proba`` is the mean of the members' probabilities), for a regressor a
+    :class:`sklearn.ensemble.VotingRegressor` (``predict`` is the mean of the members'
+    predictions), as for a snapshot ensemble; either clones, pickles and
+    cross-validates like any scikit-learn estimator.
 
     Parameters
     ----------
-    estimator : classifier with ``random_state`` and ``predict_proba``
+    estimator : classifier with ``predict_proba``, or regressor; with ``random_state``
         The member, e.g. ``SnapshotEnsembleClassifier(n_cycles=1)``.
     n_estimators : int
         Number M of members.
@@ -54,7 +99,7 @@ def independent_ensemble(estimator, n_estimators, random_state=0):
 
     Returns
     -------
-    ensemble : VotingClassifier
+    ensemble : VotingClassifier or VotingRegressor
 
     Examples
     --------
@@ -70,62 +115,113 @@ def independent_ensemble(estimator, n_estimators, random_state=0):
         (f"member_{i}", clone(estimator).set_params(random_state=random_state + i))
         for i in range(int(n_estimators))
     ]
-    return VotingClassifier(members, voting="soft")
+    if is_classifier(estimator):
+        return VotingClassifier(members, voting="soft")
+    return VotingRegressor(members)
 
 
-def compare_estimators(names=None, *, snapshot_params=None, random_state=0, quick=False):
+def _scaled_target(regressor):
+    """``regressor`` behind a ``StandardScaler`` on X, with standardized targets."""
+    return TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), regressor), transformer=StandardScaler()
+    )
+
+
+def compare_estimators(
+    names=None, *, task="classification", snapshot_params=None, random_state=0, quick=False
+):
     """The compared estimators, each a fresh, unfitted scikit-learn estimator.
 
-    Neural networks and logistic regression get a ``StandardScaler`` in front of them
-    (inside a ``Pipeline``, so that the scaling is learnt on the training folds only);
-    the tree ensembles do not need one.
+    Neural networks and linear models get a ``StandardScaler`` in front of them (inside
+    a ``Pipeline``, so that the scaling is learnt on the training folds only); the tree
+    ensembles do not need one. For regression, the networks also learn standardized
+    targets (a ``TransformedTargetRegressor`` with a ``StandardScaler``): SGD at a fixed
+    learning rate needs targets of unit scale, and predictions come back in the
+    original units.
 
     Parameters
     ----------
     names : list of str, default=None
-        Keys of ``COMPARE_ESTIMATORS``; ``None`` means all, in that order.
+        Keys of ``COMPARE_ESTIMATORS[task]``; ``None`` means ``DEFAULT_ESTIMATORS[task]``,
+        in that order.
+    task : {"classification", "regression"}, default="classification"
+        Which estimators: ``SnapshotEnsembleClassifier`` and classifiers, or
+        ``SnapshotEnsembleRegressor`` and regressors.
     snapshot_params : dict, default=None
-        Parameters of the snapshot ensemble (``n_cycles``, ``epochs``, ...); the single
-        network and the members of the true ensemble take the same ones with
-        ``n_cycles=1``: one cosine decay over the whole budget. The true ensemble has as
-        many members as the snapshot ensemble has cycles.
+        Parameters of the snapshot ensemble (``n_cycles``, ``epochs``, ...). The variants
+        take the same ones with ``combine="weights"`` (``snapshot_weights``: the
+        snapshots' weights averaged into one network) or ``n_members="auto"``
+        (``snapshot_auto``: the number of last snapshots chosen on held-out training
+        rows); the single network and the members of the true ensemble take them with
+        ``n_cycles=1``: one cosine decay over the whole budget. The true ensemble has
+        as many members as the snapshot ensemble has cycles.
     random_state : int, default=0
         Seed of every estimator.
     quick : bool, default=False
-        Smaller forests and boosting (for tests).
+        Fewer iterations for ``MLPClassifier``/``MLPRegressor``, smaller forests and
+        boosting (for tests).
 
     Returns
     -------
     estimators : dict of str to estimator
+
+    Examples
+    --------
+    >>> from sksnapshot.experiments import compare_estimators
+    >>> models = compare_estimators(["snapshot", "single", "ridge"], task="regression")
+    >>> models["single"].regressor[-1].n_cycles
+    1
     """
-    names = list(COMPARE_ESTIMATORS) if names is None else list(names)
-    unknown = [name for name in names if name not in COMPARE_ESTIMATORS]
+    if task not in COMPARE_ESTIMATORS:
+        raise ValueError(f"Unknown task {task!r}; choose 'classification' or 'regression'.")
+    available = COMPARE_ESTIMATORS[task]
+    names = list(DEFAULT_ESTIMATORS[task]) if names is None else list(names)
+    unknown = [name for name in names if name not in available]
     if unknown:
         raise ValueError(
-            f"Unknown estimator(s) {unknown}; choose from {', '.join(COMPARE_ESTIMATORS)}."
+            f"Unknown estimator(s) {unknown} for {task}; choose from {', '.join(available)}."
         )
-    snapshot = SnapshotEnsembleClassifier(**(snapshot_params or {}), random_state=random_state)
+    classification = task == "classification"
+    network_class = SnapshotEnsembleClassifier if classification else SnapshotEnsembleRegressor
+    snapshot = network_class(**(snapshot_params or {}), random_state=random_state)
     single = clone(snapshot).set_params(n_cycles=1)
+    wrap = (lambda est: make_pipeline(StandardScaler(), est)) if classification else _scaled_target
+    n_trees = 20 if quick else 100
+    max_iter = 50 if quick else 200
     builders = {
-        "snapshot": lambda: make_pipeline(StandardScaler(), snapshot),
-        "single": lambda: make_pipeline(StandardScaler(), single),
-        "true_ensemble": lambda: make_pipeline(
-            StandardScaler(), independent_ensemble(single, snapshot.n_cycles, random_state)
-        ),
-        "mlp": lambda: make_pipeline(
-            StandardScaler(),
-            MLPClassifier(
-                hidden_layer_sizes=snapshot.hidden_layer_sizes,
-                max_iter=50 if quick else 200,
-                random_state=random_state,
-            ),
-        ),
-        "logreg": lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
-        "random_forest": lambda: RandomForestClassifier(
-            n_estimators=20 if quick else 100, random_state=random_state
-        ),
-        "hist_gb": lambda: HistGradientBoostingClassifier(
-            max_iter=20 if quick else 100, random_state=random_state
+        "snapshot": lambda: wrap(snapshot),
+        "snapshot_weights": lambda: wrap(clone(snapshot).set_params(combine="weights")),
+        "snapshot_auto": lambda: wrap(clone(snapshot).set_params(n_members="auto")),
+        "single": lambda: wrap(single),
+        "true_ensemble": lambda: wrap(
+            independent_ensemble(single, snapshot.n_cycles, random_state)
         ),
     }
+    mlp_params = {
+        "hidden_layer_sizes": snapshot.hidden_layer_sizes,
+        "max_iter": max_iter,
+        "random_state": random_state,
+    }
+    if classification:
+        builders |= {
+            "mlp": lambda: wrap(MLPClassifier(**mlp_params)),
+            "logreg": lambda: wrap(LogisticRegression(max_iter=1000)),
+            "random_forest": lambda: RandomForestClassifier(
+                n_estimators=n_trees, random_state=random_state
+            ),
+            "hist_gb": lambda: HistGradientBoostingClassifier(
+                max_iter=n_trees, random_state=random_state
+            ),
+        }
+    else:
+        builders |= {
+            "mlp": lambda: wrap(MLPRegressor(**mlp_params)),
+            "ridge": lambda: make_pipeline(StandardScaler(), Ridge()),
+            "random_forest": lambda: RandomForestRegressor(
+                n_estimators=n_trees, random_state=random_state
+            ),
+            "hist_gb": lambda: HistGradientBoostingRegressor(
+                max_iter=n_trees, random_state=random_state
+            ),
+        }
     return {name: builders[name]() for name in names}

@@ -59,15 +59,32 @@ def reference_figures(result, out):
     return paths
 
 
-def _bars(result, key, ylabel, log=False):
+def _limits(result, key):
+    """The Bayes-optimal value of ``key`` per dataset, where it is known."""
+    rows = result.bayes_summary()
+    return {row["dataset"]: row[f"{key}_mean"] for row in rows if f"{key}_mean" in row}
+
+
+def _draw_limit(ax, x, half_width, value, label):
+    """A dashed segment at the Bayes-optimal ``value`` over a dataset's bars."""
+    ax.hlines(value, x - half_width, x + half_width, colors="k", linestyles="--", label=label)
+
+
+_LIMIT_LABEL = "Bayes-optimal (E[y|X] known)"
+
+
+def _bars(result, key, ylabel, log=False, metric=None):
+    """Grouped bars: one group per dataset, one bar per estimator, on one axis."""
     datasets, estimators = result.datasets, result.estimators
     figure, ax = _figure(width=max(8.0, 1.3 * len(datasets) + 2), height=5.5)
     width = 0.8 / len(estimators)
     x = np.arange(len(datasets))
+    lows = []
     for i, name in enumerate(estimators):
-        stats = [mean_std(result._values(d, name, key)) for d in datasets]
+        stats = [mean_std(result._finite(d, name, key)) for d in datasets]
         means = np.array([m for m, _ in stats])
         stds = np.array([s for _, s in stats])
+        lows.extend(means - stds)
         ax.bar(
             x + (i - (len(estimators) - 1) / 2) * width,
             means,
@@ -77,28 +94,80 @@ def _bars(result, key, ylabel, log=False):
             label=result.label(name),
             color=f"C{i}",
         )
-    ax.set_xticks(x, datasets, rotation=20)
+    limits = _limits(result, key)
+    label = _LIMIT_LABEL
+    for j, dataset in enumerate(datasets):
+        if dataset in limits:
+            _draw_limit(ax, x[j], 0.45, limits[dataset], label)
+            label = None  # one legend entry
+    ax.set_xticks(x, datasets, rotation=20 if len(datasets) > 2 else 0)
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
-    elif key == "accuracy":
-        low = min(np.min(result._values(d, e, key)) for d in datasets for e in estimators)
-        ax.set_ylim(max(0.0, low - 0.05), 1.0)
+    elif metric is not None and metric.best is not None and np.isfinite(lows).any():
+        # Scores bounded above (accuracy, R²): show the range where the bars differ
+        # (estimators whose every fit failed have no bar).
+        bottom = np.nanmin(lows) - 0.05
+        if metric.worst is not None:
+            bottom = max(metric.worst, bottom)
+        ax.set_ylim(bottom, metric.best)
     figure.legend(loc="outside lower center", ncols=3, fontsize="small")
     ax.set_title(f"{ylabel}: mean ± std over cross-validation folds")
     return figure
 
 
+def _panels(result, key, ylabel):
+    """One panel per dataset, each with its own axis (for errors in the target's units)."""
+    from matplotlib.figure import Figure
+
+    datasets, estimators = result.datasets, result.estimators
+    figure = Figure(figsize=(max(7.0, 3.5 * len(datasets) + 1), 5.5), layout="constrained")
+    axes = figure.subplots(1, len(datasets), squeeze=False)[0]
+    limits = _limits(result, key)
+    label = _LIMIT_LABEL
+    for j, (ax, dataset) in enumerate(zip(axes, datasets, strict=True)):
+        for i, name in enumerate(estimators):
+            mean, std = mean_std(result._finite(dataset, name, key))
+            ax.bar(
+                i,
+                mean,
+                0.8,
+                yerr=std,
+                capsize=3,
+                color=f"C{i}",
+                label=result.label(name) if j == 0 else None,
+            )
+        if dataset in limits:
+            middle = (len(estimators) - 1) / 2
+            _draw_limit(ax, middle, len(estimators) / 2, limits[dataset], label)
+            label = None  # one legend entry
+        ax.set_xticks([])
+        ax.set_title(dataset)
+    axes[0].set_ylabel(ylabel)
+    figure.legend(loc="outside lower center", ncols=3, fontsize="small")
+    figure.suptitle(f"{ylabel}: mean ± std over cross-validation folds")
+    return figure
+
+
 def compare_figures(result, out):
-    """Bar charts (with error bars) of accuracy, log loss and fit time of a comparison."""
+    """Bar charts (with error bars) of the metrics, fit time and predict time of a comparison.
+
+    One ``compare_<key>.png`` per metric of the task (``accuracy`` and ``log_loss``, or
+    ``r2`` and ``rmse``), then ``compare_fit_time.png`` and ``compare_predict_time.png``
+    (log axes). A metric in the target's units (RMSE) gets one panel per dataset; where
+    the Bayes-optimal prediction is known (``friedman1``) a dashed line marks its score.
+    """
     out = Path(out)
     paths = []
-    for key, ylabel, log in (
-        ("accuracy", "accuracy", False),
-        ("log_loss", "log loss", False),
-        ("fit_time", "fit time (s)", True),
-    ):
-        figure = _bars(result, key, ylabel, log=log)
+    for metric in result.metrics:
+        if metric.per_dataset:
+            figure = _panels(result, metric.key, metric.label)
+        else:
+            figure = _bars(result, metric.key, metric.label, metric=metric)
+        paths.append(out / f"compare_{metric.key}.png")
+        figure.savefig(paths[-1], dpi=100)
+    for key, ylabel in (("fit_time", "fit time (s)"), ("predict_time", "predict time (s)")):
+        figure = _bars(result, key, ylabel, log=True)
         paths.append(out / f"compare_{key}.png")
         figure.savefig(paths[-1], dpi=100)
     return paths

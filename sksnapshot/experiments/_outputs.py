@@ -48,9 +48,10 @@ def save_compare(result, out):
 
     Files: ``compare.txt`` (the printed table), ``compare.csv`` (one row per dataset and
     estimator), ``compare_folds.csv`` (one row per fold), ``compare_gains.csv`` (paired
-    gains of the snapshot ensemble), ``compare.json`` (everything) and, when matplotlib
-    is installed, ``compare_accuracy.png``, ``compare_log_loss.png``,
-    ``compare_fit_time.png``.
+    gains of the snapshot ensembles), ``compare.json`` (everything) and, when matplotlib
+    is installed, one bar chart per metric (``compare_accuracy.png`` and
+    ``compare_log_loss.png``, or ``compare_r2.png`` and ``compare_rmse.png``),
+    ``compare_fit_time.png`` and ``compare_predict_time.png``.
 
     Returns
     -------
@@ -69,9 +70,11 @@ def save_compare(result, out):
     gains = [
         {
             "dataset": g["dataset"],
+            "of": g["of"],
             "over": g["over"],
-            **{f"accuracy_{k}": v for k, v in g["accuracy"].items()},
-            **{f"log_loss_{k}": v for k, v in g["log_loss"].items()},
+            **{
+                f"{m.key}_{stat}": value for m in result.metrics for stat, value in g[m.key].items()
+            },
         }
         for g in result.gains()
     ]

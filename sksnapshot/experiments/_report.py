@@ -20,8 +20,10 @@ __all__ = [
 
 
 def mean_std(values, axis=None):
-    """Mean and sample standard deviation (``ddof=1``; 0 for a single value)."""
+    """Mean and sample standard deviation (``ddof=1``; 0 for a single value, NaN for none)."""
     values = np.asarray(values, dtype=np.float64)
+    if axis is None and values.size == 0:
+        return np.nan, np.nan
     n = values.size if axis is None else values.shape[axis]
     std = values.std(axis=axis, ddof=1) if n > 1 else np.zeros_like(values.mean(axis=axis))
     return values.mean(axis=axis), std
