@@ -1,6 +1,7 @@
 """sksnapshot: snapshot ensembles (train 1, get M for free) as scikit-learn estimators."""
 
 from ._classifier import SnapshotEnsembleClassifier
+from ._persistence import load, save
 from ._regressor import SnapshotEnsembleRegressor
 from ._schedule import (
     SnapshotLearningRateSchedule,
@@ -16,6 +17,8 @@ __all__ = [
     "SnapshotLearningRateSchedule",
     "cosine_annealing",
     "cycle_lengths",
+    "load",
+    "save",
     "simulate_learning_rates",
     "triangular",
 ]

@@ -6,7 +6,6 @@ so that the wrapper underneath could be swapped: scikeras 0.13 is unmaintained.
 """
 
 import math
-from collections import defaultdict
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -26,6 +25,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._ensemble import average_weights, best_member_count
+from ._faults import conclude_training, restored_on_failure
 from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._snapshots import SnapshotCallback, member_outputs
@@ -38,6 +38,7 @@ from ._training import (
     split_validation,
     steps_per_epoch,
 )
+from ._validation import numeric_conversion_errors
 
 __all__ = ["SnapshotEnsembleMixin"]
 
@@ -222,15 +223,13 @@ class SnapshotEnsembleMixin:
             "dtype": keras.backend.floatx(),
             "reset": reset,
         }
-        if reset and X is not None and y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        if X is not None and y is not None:
-            y_check = {"y_numeric": y_numeric, **self._y_check()}
-            X, y = validate_data(self, X, y, **y_check, **check)
-        elif X is not None:
-            X = validate_data(self, X, **check)
+        with numeric_conversion_errors(self, X, y, y_numeric=y_numeric):
+            # When fitting (reset), y=None too goes to scikit-learn: "requires y".
+            if X is not None and (y is not None or reset):
+                y_check = {"y_numeric": y_numeric, **self._y_check()}
+                X, y = validate_data(self, X, y, **y_check, **check)
+            elif X is not None:
+                X = validate_data(self, X, **check)
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
     def _y_check(self):
@@ -304,15 +303,13 @@ class SnapshotEnsembleMixin:
         On the default device the compiled training program runs the steps
         (:func:`~sksnapshot._training.run_cycles`). Under a ``tf.distribute`` strategy
         Keras' ``Model.fit`` runs them, on the same mini-batch stream, one call per group
-        of equal-length cycles. Returns the Keras history (one entry per cycle) and the
-        snapshots.
+        of equal-length cycles. Returns the history (Keras logs of every finished cycle)
+        and the snapshots.
         """
         model = self.model_
         base_optimizer = model.optimizer.get_config()  # a float learning rate
         compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
-        callbacks = [*self._fit_callbacks, snapshotter]
-        seed = self._training_seed() + first_cycle
         valid_batch = None
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
@@ -324,9 +321,10 @@ class SnapshotEnsembleMixin:
         common = {
             "step_lengths": step_lengths,
             "batch_size": batch_size,
-            "seed": seed,
+            "seed": self._training_seed() + first_cycle,
             "shuffle": fit_args.get("shuffle", True),
-            "callbacks": callbacks,
+            # First, so that a finished cycle's snapshot is taken before any other callback.
+            "callbacks": [snapshotter, *self._fit_callbacks],
             "verbose": fit_args.get("verbose", self.verbose),
             "first_cycle": first_cycle,
             "validation_data": valid,
@@ -336,30 +334,37 @@ class SnapshotEnsembleMixin:
         # `model` builder) is compiled and trained in that strategy's scope; otherwise
         # this is the default strategy, a no-op.
         strategy = model.distribute_strategy
-        with context, released_graph_state(), strategy.scope():
+        with (
+            context,
+            released_graph_state(),
+            strategy.scope(),
+            snapshotter.interruptible(),
+        ):
             if tf.distribute.has_strategy():
-                history = self._fit_distributed(train, schedule, compile_config, **common)
+                self._fit_distributed(train, schedule, compile_config, snapshotter, **common)
             else:
                 step_rates = np.repeat(schedule.rates, schedule.steps_per_unit)
                 self._training_optimizer(float(step_rates[0]))
                 program = shared_program(model, train, program_key(model, train))
-                history = run_cycles(model, program, train, step_rates=step_rates, **common)
-            # Leave the model with a plain optimizer at the last rate: the optimizer's
-            # slots are not needed after training and would be pickled.
-            final_rate = float(schedule.rates[-1])
+                run_cycles(model, program, train, step_rates=step_rates, **common)
+        # Leave the model with a plain optimizer at the last rate: the optimizer's slots
+        # are not needed after training and would be pickled.
+        with strategy.scope():
             final = type(model.optimizer).from_config(
-                {**base_optimizer, "learning_rate": final_rate}
+                {**base_optimizer, "learning_rate": float(schedule.rates[-1])}
             )
             model.compile(**{**compile_config, "optimizer": final})
             # Built, so that a pickled model restores its optimizer without warnings.
             final.build(model.trainable_variables)
-        return defaultdict(list, history), snapshotter.snapshots
+        conclude_training(self, snapshotter)  # warns, or raises if no cycle finished
+        return snapshotter.history, snapshotter.snapshots
 
     def _fit_distributed(
         self,
         train,
         schedule,
         compile_config,
+        snapshotter,
         *,
         step_lengths,
         batch_size,
@@ -379,9 +384,10 @@ class SnapshotEnsembleMixin:
         optimizer = type(model.optimizer).from_config(
             {**model.optimizer.get_config(), "learning_rate": schedule}
         )
-        history = defaultdict(list)
         start = 0
         for first, count, length in cycle_groups(step_lengths):
+            if snapshotter.stopped:
+                break
             model.compile(
                 **{
                     **compile_config,
@@ -397,7 +403,7 @@ class SnapshotEnsembleMixin:
                 seed=seed,
                 shuffle=shuffle,
             )
-            hist = model.fit(
+            model.fit(
                 stream,
                 epochs=first_cycle + first + count,
                 initial_epoch=first_cycle + first,
@@ -408,10 +414,7 @@ class SnapshotEnsembleMixin:
                 shuffle=False,  # the stream is already shuffled, epoch by epoch
                 verbose=verbose,
             )
-            for key, values in hist.history.items():
-                history[key].extend(values)
             start += count * length
-        return history
 
     def _training_optimizer(self, learning_rate):
         """Give ``model_`` a fresh, built optimizer whose learning rate is a float variable.
@@ -469,6 +472,11 @@ class SnapshotEnsembleMixin:
         return rates, np.cumsum(step_lengths // steps_per_unit) - 1
 
     # -- scikit-learn API ----------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """scikeras' ``fit``; if it raises, the estimator is left as it was before."""
+        with restored_on_failure(self):
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
     @available_if(_never)
     def partial_fit(self, X, y, **kwargs):
         """Not available: one ``fit`` trains a whole cyclic schedule, not one epoch."""

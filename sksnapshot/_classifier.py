@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import SnapshotEnsembleMixin
 from ._ensemble import hard_vote, vote_fractions
 from ._mlp import build_mlp
+from ._validation import check_label_types
 
 __all__ = ["SnapshotEnsembleClassifier"]
 
@@ -140,15 +141,17 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         Held-out log loss of the ensemble of the last k snapshots, k = 1..M; only with
         ``n_members="auto"``.
     snapshots_ : list of list of ndarray
-        One entry per cycle, oldest first; each is the weights as ``model_.get_weights()``
-        returns them, copied at the cycle's end.
+        One entry per finished cycle, oldest first; each is the weights as
+        ``model_.get_weights()`` returns them, copied at the cycle's end. Fewer than
+        ``n_cycles`` when training stopped early (a NaN loss, Ctrl-C, a callback), with
+        a warning; see ``docs/robustness.md``.
     learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
-        The learning rate used at every training step (every epoch with
-        ``lr_update="epoch"``).
+        The learning rate of every training step (every epoch with
+        ``lr_update="epoch"``), as planned for the whole fit.
     model_ : keras.Model
         The trained network (its weights are those of the last snapshot).
     history_ : dict of list
-        Keras metrics, one entry per cycle.
+        Keras metrics, one entry per snapshot.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
@@ -297,6 +300,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if y is not None and reset:
+            check_label_types(self, y)
             y_shape = np.asarray(y).shape
             if len(y_shape) == 2 and y_shape[1] > 1:
                 raise ValueError(
@@ -307,10 +311,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
         if y is not None and reset:
             check_classification_targets(y)
-            if np.unique(y).size < 2:
+            labels = np.unique(y)
+            if labels.size < 2:
+                label = labels[0].item() if isinstance(labels[0], np.generic) else labels[0]
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes, but y "
-                    f"contains only one class: {np.unique(y)[0]!r}."
+                    f"contains only one class: {label!r}."
                 )
         return X, y
 
@@ -344,6 +350,12 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         """Class probabilities from network outputs (one sigmoid unit -> two columns)."""
         if raw.shape[-1] == 1 and self.n_classes_ == 2:
             return np.concatenate([1.0 - raw, raw], axis=-1)
+        # A float32 softmax sums to 1 only within ~1e-7, and scikit-learn's log_loss warns
+        # beyond 1.5e-8 ("y_prob values do not sum to one"): renormalise rows that are
+        # probabilities up to rounding, leave any other output of a user's model alone.
+        total = raw.sum(axis=-1, keepdims=True)
+        if np.all(np.abs(total - 1.0) < 1e-4):
+            return raw / total
         return raw
 
     def _member_probas(self, X, snapshots):

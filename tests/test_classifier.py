@@ -14,6 +14,7 @@ import pytest
 from _helpers import StepRecorder, as_probabilities, hand_member_outputs
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -114,6 +115,27 @@ def test_staged_predictions(blobs, tiny_params):
     np.testing.assert_allclose(staged[-1], clf.predict_proba(X), atol=1e-12)
     labels = list(clf.staged_predict(X))
     np.testing.assert_array_equal(labels[-1], clf.predict(X))
+
+
+def test_member_and_staged_shapes(blobs, binary, tiny_params):
+    for X, y in (blobs, binary):
+        clf = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
+        n_classes = len(np.unique(y))
+        assert clf.member_predict_proba(X[:7]).shape == (3, 7, n_classes)
+        staged = clf.staged_predict_proba(X[:7])
+        assert not isinstance(staged, list | tuple | np.ndarray)  # a generator, as in sklearn
+        assert [p.shape for p in staged] == [(7, n_classes)] * 3
+        assert [p.shape for p in clf.staged_predict(X[:7])] == [(7,)] * 3
+
+
+def test_probabilities_sum_to_one_for_log_loss(blobs, tiny_params):
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
+    for proba in (clf.predict_proba(X), *clf.member_predict_proba(X)):
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_loss(y, clf.predict_proba(X))
 
 
 @pytest.mark.parametrize("labels", [np.array(["no", "yes"]), np.array([-1, 1]), np.array([3, 7])])

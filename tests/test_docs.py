@@ -40,6 +40,22 @@ def test_sphinx_build_without_warnings(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-5000:]
     html = tmp_path / "html"
-    for page in ["index", "getting_started", "user_guide", "scaling", "api", "changelog"]:
+    pages = [
+        "index",
+        "getting_started",
+        "user_guide",
+        "when_does_it_help",
+        "scaling",
+        "robustness",
+        "api",
+        "changelog",
+        "auto_examples/index",
+    ]
+    for page in pages:
         assert (html / f"{page}.html").exists(), page
-    assert (html / "generated" / "sksnapshot.SnapshotEnsembleClassifier.html").exists()
+    for name in ["SnapshotEnsembleClassifier", "SnapshotEnsembleRegressor"]:
+        assert (html / "generated" / f"sksnapshot.{name}.html").exists(), name
+    for example in ["plot_reference_experiment", "plot_compare_estimators", "plot_grid_search"]:
+        assert (html / "auto_examples" / f"{example}.html").exists(), example
+        figures = list((html / "_images").glob(f"sphx_glr_{example}_*.png"))
+        assert figures, f"{example} produced no figure"

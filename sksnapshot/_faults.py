@@ -1,0 +1,110 @@
+"""What a fit does when training fails part-way: keep finished work, say what happened.
+
+Two rules, for every estimator of the package:
+
+* A run that stops before its last cycle (the loss became NaN or inf, the weights stopped
+  being finite, the user pressed Ctrl-C, a callback stopped training) keeps the snapshots
+  of the cycles it finished and predicts with them, after a warning that says how many
+  cycles finished and what to change. If it finished no cycle, ``fit`` raises (or lets
+  the ``KeyboardInterrupt`` through).
+* A ``fit`` that raises leaves the estimator as it was before the call: a fitted
+  estimator stays fitted with its previous snapshots, an unfitted one stays unfitted.
+"""
+
+import warnings
+from contextlib import contextmanager
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["conclude_training", "restored_on_failure"]
+
+_ADVICE = (
+    "Lower max_learning_rate (now {rate:g}) or scale the inputs (e.g. with "
+    "sklearn.preprocessing.StandardScaler in a Pipeline)."
+)
+
+
+def _what_happened(snapshotter):
+    cycle = len(snapshotter.snapshots) + 1
+    reason = snapshotter.stop_reason
+    if reason == "loss":
+        return f"the training loss became {snapshotter.stop_value} in cycle {cycle}"
+    if reason == "weights":
+        return f"the weights were no longer finite (NaN or inf) at the end of cycle {cycle}"
+    if reason == "interrupt":
+        return f"training was interrupted (KeyboardInterrupt) in cycle {cycle}"
+    return f"a callback stopped training in the middle of cycle {cycle}"
+
+
+def conclude_training(estimator, snapshotter):
+    """Report a run that stopped early; raise if it finished no cycle.
+
+    Called after the training loop with the run's
+    :class:`~sksnapshot._snapshots.SnapshotCallback`. A run that finished all its cycles
+    passes silently, as does one that a user's callback (``EarlyStopping``) ended on a
+    cycle boundary. Otherwise, with at least one finished cycle, the network's weights
+    are set back to the last snapshot (those of a diverged run are NaN) and a warning
+    says what happened: a ``ConvergenceWarning`` for divergence, a ``UserWarning`` for
+    an interruption or a cycle cut short by a callback.
+
+    Raises
+    ------
+    FloatingPointError
+        When the run diverged before its first snapshot.
+    KeyboardInterrupt
+        When it was interrupted before its first snapshot.
+    RuntimeError
+        When a callback stopped it before its first snapshot.
+    """
+    reason = snapshotter.stop_reason
+    if reason is None or reason == "early_stopping":
+        return
+    name = type(estimator).__name__
+    finished, planned = len(snapshotter.snapshots), snapshotter.n_planned
+    what = f"{_what_happened(snapshotter)} of {planned}"
+    diverged = reason in ("loss", "weights")
+    advice = _ADVICE.format(rate=estimator.max_learning_rate)
+    if finished == 0:
+        if reason == "interrupt":
+            raise KeyboardInterrupt(
+                f"{name}.fit was interrupted in cycle 1 of {planned}, before any snapshot "
+                "was taken; the estimator is left as it was before this fit."
+            )
+        message = f"{name}.fit took no snapshot: {what}, before the first cycle ended."
+        if diverged:
+            raise FloatingPointError(f"{message} {advice}")
+        raise RuntimeError(message)
+    snapshotter.model.set_weights(snapshotter.snapshots[-1])
+    message = (
+        f"{name}: {what}. {finished} of {planned} cycles finished; their snapshots are "
+        "kept and the estimator predicts with them."
+    )
+    if diverged:
+        warnings.warn(f"{message} {advice}", ConvergenceWarning, stacklevel=2)
+    else:
+        warnings.warn(message, UserWarning, stacklevel=2)
+
+
+@contextmanager
+def restored_on_failure(estimator):
+    """Run a ``fit``; if it raises, put the estimator's attributes back as they were.
+
+    scikeras resets some fitted attributes (``classes_``) before it validates the
+    data, and rebuilds the network before it trains: without this, a failed ``fit``
+    on a fitted estimator would leave it half-fitted. A network that a warm-started fit
+    trained in place is set back to its last snapshot's weights.
+    """
+    state = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(state)
+        snapshots = state.get("snapshots_")
+        model = state.get("model_")
+        if snapshots and model is not None:
+            try:
+                model.set_weights(snapshots[-1])
+            except ValueError:  # pragma: no cover - a network that no longer matches
+                pass
+        raise

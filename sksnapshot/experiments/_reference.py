@@ -1,0 +1,383 @@
+"""The reference experiment, repeated over seeds: does the snapshot ensemble really help?
+
+The data are fixed (:func:`reference_problem`); only the model's ``random_state``
+changes from run to run. Every run trains one snapshot ensemble and, as the baseline
+with the same training budget, a single model: the same estimator with ``n_cycles=1``
+(one cosine decay over all the epochs). Gains are paired (same seed) and summarised as
+mean ± standard deviation with won / tied / lost counts.
+"""
+
+import time
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .._classifier import SnapshotEnsembleClassifier
+from ._datasets import REFERENCE_PARAMS, reference_problem
+from ._progress import Progress
+from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
+
+__all__ = ["ReferenceResult", "member_disagreement", "run_reference", "snapshot_scores"]
+
+
+def member_disagreement(member_proba):
+    """Mean fraction of rows on which two snapshots predict different classes.
+
+    Parameters
+    ----------
+    member_proba : ndarray of shape (n_snapshots, n_samples, n_classes)
+        As returned by ``member_predict_proba``.
+
+    Returns
+    -------
+    disagreement : float
+        Averaged over all pairs of snapshots; 0.0 with a single snapshot.
+    """
+    labels = np.asarray(member_proba).argmax(axis=2)
+    pairs = list(combinations(range(len(labels)), 2))
+    if not pairs:
+        return 0.0
+    return float(np.mean([np.mean(labels[i] != labels[j]) for i, j in pairs]))
+
+
+def snapshot_scores(estimator, X, y):
+    """Accuracy and log loss of every snapshot and of the ensemble of the last k.
+
+    Parameters
+    ----------
+    estimator : fitted SnapshotEnsembleClassifier or Pipeline ending in one
+        The estimator (a Pipeline's other steps transform ``X`` first).
+    X : array-like of shape (n_samples, n_features)
+        Rows to score on.
+    y : array-like of shape (n_samples,)
+        Their labels.
+
+    Returns
+    -------
+    scores : dict of ndarray of shape (n_snapshots,) and float
+        ``member_accuracy`` and ``member_log_loss``: every snapshot alone, oldest
+        first; ``ensemble_accuracy`` and ``ensemble_log_loss``: the ensemble of the last
+        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sksnapshot import SnapshotEnsembleClassifier
+    >>> from sksnapshot.experiments import snapshot_scores
+    >>> X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(8,), n_cycles=3, epochs=6,
+    ...                                  random_state=0).fit(X, y)
+    >>> scores = snapshot_scores(clf, X, y)
+    >>> scores["member_accuracy"].shape, scores["ensemble_accuracy"].shape
+    ((3,), (3,))
+    """
+    if isinstance(estimator, Pipeline):
+        X, estimator = estimator[:-1].transform(X), estimator[-1]
+    y = np.asarray(y)
+    classes = estimator.classes_
+    members = estimator.member_predict_proba(X)
+    staged = np.array(list(estimator.staged_predict_proba(X)))
+
+    def accuracy(probabilities):
+        return np.array([np.mean(classes[p.argmax(axis=1)] == y) for p in probabilities])
+
+    def loss(probabilities):
+        return np.array([log_loss(y, p, labels=classes) for p in probabilities])
+
+    return {
+        "member_accuracy": accuracy(members),
+        "ensemble_accuracy": accuracy(staged),
+        "member_log_loss": loss(members),
+        "ensemble_log_loss": loss(staged),
+        "disagreement": member_disagreement(members),
+    }
+
+
+@dataclass
+class ReferenceResult:
+    """Everything measured by :func:`run_reference`.
+
+    Arrays have one row per seed; ``member_*`` columns are snapshots oldest first and
+    ``ensemble_*`` column ``k - 1`` is the ensemble of the last k snapshots.
+    """
+
+    settings: dict
+    seeds: list
+    member_accuracy: np.ndarray
+    ensemble_accuracy: np.ndarray
+    member_log_loss: np.ndarray
+    ensemble_log_loss: np.ndarray
+    single_accuracy: np.ndarray
+    single_log_loss: np.ndarray
+    disagreement: np.ndarray
+    fit_time: np.ndarray
+    single_fit_time: np.ndarray
+    bayes_accuracy: float
+    bayes_population_accuracy: float
+    wall_time: float
+    estimator: object = field(default=None, repr=False)
+    single_estimator: object = field(default=None, repr=False)
+
+    @property
+    def n_snapshots(self):
+        """Number of snapshots of every run."""
+        return self.member_accuracy.shape[1]
+
+    def per_k(self):
+        """One row per k: the k-th from last snapshot and the ensemble of the last k."""
+        rows = []
+        m = self.n_snapshots
+        for k in range(1, m + 1):
+            row = {"k": k, "cycle": m - k + 1}
+            for name, values in (
+                ("snapshot_accuracy", self.member_accuracy[:, m - k]),
+                ("ensemble_accuracy", self.ensemble_accuracy[:, k - 1]),
+                ("snapshot_log_loss", self.member_log_loss[:, m - k]),
+                ("ensemble_log_loss", self.ensemble_log_loss[:, k - 1]),
+            ):
+                row[f"{name}_mean"], row[f"{name}_std"] = map(float, mean_std(values))
+            rows.append(row)
+        return rows
+
+    def per_seed(self):
+        """One row per seed: the headline numbers of that run."""
+        rows = []
+        for i, seed in enumerate(self.seeds):
+            rows.append(
+                {
+                    "seed": seed,
+                    "ensemble_accuracy": self.ensemble_accuracy[i, -1],
+                    "final_snapshot_accuracy": self.member_accuracy[i, -1],
+                    "single_model_accuracy": self.single_accuracy[i],
+                    "ensemble_log_loss": self.ensemble_log_loss[i, -1],
+                    "final_snapshot_log_loss": self.member_log_loss[i, -1],
+                    "single_model_log_loss": self.single_log_loss[i],
+                    "member_disagreement": self.disagreement[i],
+                    "fit_time_s": self.fit_time[i],
+                    "single_fit_time_s": self.single_fit_time[i],
+                    **{
+                        f"snapshot_{j + 1}_accuracy": self.member_accuracy[i, j]
+                        for j in range(self.n_snapshots)
+                    },
+                    **{
+                        f"last_{k + 1}_ensemble_accuracy": self.ensemble_accuracy[i, k]
+                        for k in range(self.n_snapshots)
+                    },
+                }
+            )
+        return [{key: float(v) if key != "seed" else v for key, v in r.items()} for r in rows]
+
+    def summary(self):
+        """Headline numbers: means, paired gains, the Bayes limit."""
+
+        def stats(values):
+            mean, std = mean_std(values)
+            return {"mean": float(mean), "std": float(std)}
+
+        ensemble_acc, final_acc = self.ensemble_accuracy[:, -1], self.member_accuracy[:, -1]
+        ensemble_loss, final_loss = self.ensemble_log_loss[:, -1], self.member_log_loss[:, -1]
+        return {
+            "n_seeds": len(self.seeds),
+            "ensemble": {"accuracy": stats(ensemble_acc), "log_loss": stats(ensemble_loss)},
+            "final_snapshot": {"accuracy": stats(final_acc), "log_loss": stats(final_loss)},
+            "single_model": {
+                "accuracy": stats(self.single_accuracy),
+                "log_loss": stats(self.single_log_loss),
+            },
+            "gain_over_final_snapshot": {
+                "accuracy": paired_gain(ensemble_acc, final_acc),
+                "log_loss": paired_gain(ensemble_loss, final_loss, higher_is_better=False),
+            },
+            "gain_over_single_model": {
+                "accuracy": paired_gain(ensemble_acc, self.single_accuracy),
+                "log_loss": paired_gain(
+                    ensemble_loss, self.single_log_loss, higher_is_better=False
+                ),
+            },
+            "member_disagreement": stats(self.disagreement),
+            "fit_time_s": {"snapshot": stats(self.fit_time), "single": stats(self.single_fit_time)},
+            "bayes_accuracy_test_rows": self.bayes_accuracy,
+            "bayes_accuracy_population": self.bayes_population_accuracy,
+        }
+
+    def to_dict(self):
+        """All results as plain data (for JSON)."""
+        return {
+            "experiment": "reference",
+            "settings": self.settings,
+            "seeds": self.seeds,
+            "wall_time_s": self.wall_time,
+            "environment": environment(),
+            "summary": self.summary(),
+            "per_k": self.per_k(),
+            "per_seed": self.per_seed(),
+        }
+
+    def format_table(self):
+        """The report printed by ``sksnapshot reference``."""
+        s = self.settings
+        m, n = self.n_snapshots, len(self.seeds)
+        summary = self.summary()
+        lines = [
+            "Reference experiment: blobs (3 classes, 2 features), 100 training rows, "
+            "1000 test rows.",
+            f"Snapshot ensemble: {s['n_cycles']} cycles over {s['epochs']} epochs, max "
+            f"learning rate {s['max_learning_rate']}, updated per {s['lr_update']}, "
+            f"{'standardized' if s['scale'] else 'raw'} inputs, hidden layers "
+            f"{tuple(s['hidden_layer_sizes'])}; {n} seeds ({self.seeds[0]}..{self.seeds[-1]}), "
+            "data fixed. Test accuracy, mean ± std over seeds:",
+            "",
+            f"{'k':>3}  {'cycle':>5}  {'snapshot (k-th from last)':>25}  "
+            f"{'ensemble of last k':>18}",
+        ]
+        for row in self.per_k():
+            lines.append(
+                f"{row['k']:>3}  {row['cycle']:>5}  "
+                f"{row['snapshot_accuracy_mean']:>17.3f} ± {row['snapshot_accuracy_std']:.3f}  "
+                f"{row['ensemble_accuracy_mean']:>10.3f} ± {row['ensemble_accuracy_std']:.3f}"
+            )
+        bayes, population = self.bayes_accuracy, self.bayes_population_accuracy
+        lines += [
+            "",
+            f"{'':<38}{'accuracy':>15}  {'log loss':>15}",
+            f"{f'ensemble of all {m} snapshots':<38}"
+            f"{format_mean_std(self.ensemble_accuracy[:, -1]):>15}  "
+            f"{format_mean_std(self.ensemble_log_loss[:, -1]):>15}",
+            f"{'final snapshot':<38}{format_mean_std(self.member_accuracy[:, -1]):>15}  "
+            f"{format_mean_std(self.member_log_loss[:, -1]):>15}",
+            f"{'single model, same budget':<38}{format_mean_std(self.single_accuracy):>15}  "
+            f"{format_mean_std(self.single_log_loss):>15}",
+            f"{'Bayes-optimal, these 1000 test rows':<38}{bayes:>15.3f}",
+            f"{'Bayes-optimal, population':<38}{population:>15.3f}",
+            "",
+            f"Paired gain of the ensemble over {n} seeds: mean ± std   won/tied/lost",
+        ]
+        for name, key in (
+            ("final snapshot", "gain_over_final_snapshot"),
+            ("single model, same budget", "gain_over_single_model"),
+        ):
+            gain = summary[key]
+            lines.append(f"  over its {name}:" if name == "final snapshot" else f"  over a {name}:")
+            lines.append(f"    accuracy  {format_gain(gain['accuracy'])}")
+            lines.append(f"    log loss  {format_gain(gain['log_loss'])}  (negative is better)")
+        lines += [
+            "",
+            "Snapshots disagree on "
+            f"{format_mean_std(100 * self.disagreement, digits=1)} % of the test rows "
+            "(mean over pairs of snapshots).",
+            f"Fit time per model: snapshot ensemble {format_mean_std(self.fit_time, 2)} s, "
+            f"single model {format_mean_std(self.single_fit_time, 2)} s; "
+            f"wall time {self.wall_time:.1f} s.",
+        ]
+        return "\n".join(lines)
+
+
+def run_reference(
+    n_seeds=10,
+    *,
+    n_cycles=REFERENCE_PARAMS["n_cycles"],
+    epochs=REFERENCE_PARAMS["epochs"],
+    max_learning_rate=REFERENCE_PARAMS["max_learning_rate"],
+    lr_update=REFERENCE_PARAMS["lr_update"],
+    hidden_layer_sizes=REFERENCE_PARAMS["hidden_layer_sizes"],
+    scale=False,
+    progress=None,
+):
+    """Run the reference experiment for seeds ``0..n_seeds-1``.
+
+    For every seed: a snapshot ensemble, scored snapshot by snapshot and as the ensemble
+    of its last k snapshots on the 1000 test rows, and a single model with the same
+    budget (``n_cycles=1``: one cosine decay over all the epochs).
+
+    Parameters
+    ----------
+    n_seeds : int, default=10
+        Number of runs (model seeds 0, 1, ...); the data never change.
+    n_cycles, epochs, max_learning_rate, lr_update, hidden_layer_sizes
+        Of the snapshot ensemble; the defaults are the tutorial's settings
+        (``REFERENCE_PARAMS``).
+    scale : bool, default=False
+        Standardize the inputs (a ``StandardScaler`` in a ``Pipeline``).
+    progress : file-like or None, default=None
+        Where to report live progress (e.g. ``sys.stderr``); ``None`` is silent.
+
+    Returns
+    -------
+    result : ReferenceResult
+    """
+    if int(n_seeds) < 1:
+        raise ValueError(f"n_seeds must be at least 1, got {n_seeds}.")
+    problem = reference_problem()
+    params = {
+        **REFERENCE_PARAMS,
+        "n_cycles": int(n_cycles),
+        "epochs": int(epochs),
+        "max_learning_rate": float(max_learning_rate),
+        "lr_update": lr_update,
+        "hidden_layer_sizes": tuple(int(h) for h in np.atleast_1d(hidden_layer_sizes)),
+    }
+    snapshot = SnapshotEnsembleClassifier(**params)
+    single = clone(snapshot).set_params(n_cycles=1)
+    if scale:
+        snapshot, single = (
+            make_pipeline(StandardScaler(), snapshot),
+            make_pipeline(StandardScaler(), single),
+        )
+    seeds = list(range(int(n_seeds)))
+    tracker = Progress(2 * len(seeds), stream=progress, enabled=progress is not None)
+    start = time.perf_counter()
+    runs, first = [], {}
+    for seed in seeds:
+        run = {}
+        for name, template in (("snapshot", snapshot), ("single", single)):
+            label = "snapshot ensemble" if name == "snapshot" else "single model"
+            tracker.start(f"seed {seed + 1}/{len(seeds)}: {label}")
+            model = clone(template)
+            key = "random_state" if not scale else model.steps[-1][0] + "__random_state"
+            model.set_params(**{key: seed})
+            tick = time.perf_counter()
+            model.fit(problem.X_train, problem.y_train)
+            run[f"{name}_fit_time"] = time.perf_counter() - tick
+            if name == "snapshot":
+                run.update(snapshot_scores(model, problem.X_test, problem.y_test))
+            else:
+                proba = model.predict_proba(problem.X_test)
+                run["single_accuracy"] = float(
+                    np.mean(model.classes_[proba.argmax(axis=1)] == problem.y_test)
+                )
+                run["single_log_loss"] = float(
+                    log_loss(problem.y_test, proba, labels=model.classes_)
+                )
+            first.setdefault(name, model)
+            tracker.advance(
+                1, f"seed {seed + 1}/{len(seeds)}: {label} in {run[f'{name}_fit_time']:.1f} s"
+            )
+        runs.append(run)
+    tracker.close()
+
+    def stack(key):
+        return np.array([run[key] for run in runs])
+
+    return ReferenceResult(
+        settings={**params, "scale": bool(scale)},
+        seeds=seeds,
+        member_accuracy=stack("member_accuracy"),
+        ensemble_accuracy=stack("ensemble_accuracy"),
+        member_log_loss=stack("member_log_loss"),
+        ensemble_log_loss=stack("ensemble_log_loss"),
+        single_accuracy=stack("single_accuracy"),
+        single_log_loss=stack("single_log_loss"),
+        disagreement=stack("disagreement"),
+        fit_time=stack("snapshot_fit_time"),
+        single_fit_time=stack("single_fit_time"),
+        bayes_accuracy=problem.bayes_accuracy(),
+        bayes_population_accuracy=problem.bayes_population_accuracy(),
+        wall_time=time.perf_counter() - start,
+        estimator=first["snapshot"],
+        single_estimator=first["single"],
+    )

@@ -1,0 +1,402 @@
+"""Figures of snapshot ensembles, as scikit-learn style Display objects (needs matplotlib).
+
+* :class:`LearningRateDisplay`: the cyclic learning rate with the snapshot points,
+  from a fitted estimator (the rates actually used) or simulated without training.
+* :class:`EnsembleCurveDisplay`: every snapshot's score as dots and the score of the
+  ensemble of the last k snapshots as a line, k = 1..M (the figure of the
+  snapshot-ensemble tutorial), with optional horizontal reference lines.
+
+As with scikit-learn's displays, ``from_estimator`` / ``from_params`` compute the data
+and plot it; the data are attributes of the display, and ``plot(ax=...)`` draws them
+again (on another axes, say) and returns the display. matplotlib is imported only when
+something is drawn, so ``import sksnapshot.plotting`` works without it.
+"""
+
+import numpy as np
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._schedule import cycle_lengths, simulate_learning_rates
+from ._training import split_validation, steps_per_epoch
+
+__all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "sksnapshot.plotting needs matplotlib: pip install 'sksnapshot[plot]'."
+        ) from exc
+    return plt
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = _pyplot().subplots()
+    return ax
+
+
+def _snapshot_estimator(estimator, X=None):
+    """The snapshot estimator (last step of a Pipeline) and ``X`` transformed for it."""
+    if isinstance(estimator, Pipeline):
+        if X is not None:
+            X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    if not hasattr(estimator, "member_predict_proba"):
+        raise TypeError(
+            "Expected a fitted SnapshotEnsembleClassifier (or a Pipeline ending in one), "
+            f"got {type(estimator).__name__}."
+        )
+    check_is_fitted(estimator)
+    return estimator, X
+
+
+def _snapshot_units(rates, n_snapshots):
+    """Index of the last unit of every cycle, read off a fitted estimator's rates.
+
+    A cycle ends where the next one restarts (the rate jumps up) and at the end of the
+    run; this also covers several ``warm_start`` fits with different ``n_cycles``. When
+    the rate is flat (``min_learning_rate == max_learning_rate``, or one-unit cycles),
+    the cycles of one fit are recovered from ``cycle_lengths``.
+    """
+    rates = np.asarray(rates)
+    ends = np.flatnonzero(np.diff(rates) > 0)
+    ends = np.append(ends, len(rates) - 1)
+    if len(ends) != n_snapshots:
+        ends = np.cumsum(cycle_lengths(len(rates), n_snapshots)) - 1
+    return ends
+
+
+class LearningRateDisplay:
+    """The learning rate of every training step (or epoch), snapshot points marked.
+
+    Use :meth:`from_estimator` for a fitted estimator and :meth:`from_params` to see a
+    schedule before training; the constructor takes the data directly.
+
+    Parameters
+    ----------
+    learning_rates : array-like of shape (n_units,)
+        The rate of every unit.
+    snapshot_units : array-like of int
+        Index of the unit after which every snapshot is taken.
+    unit : {"step", "epoch"}, default="step"
+        What a unit is (training step with ``lr_update="batch"``, epoch otherwise).
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes drawn on.
+    figure_ : matplotlib Figure
+        The figure of ``ax_``.
+    line_ : matplotlib Line2D
+        The learning rate.
+    snapshot_markers_ : matplotlib Line2D
+        The snapshot points.
+
+    See Also
+    --------
+    sksnapshot.simulate_learning_rates : the schedule as a pure function.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sksnapshot.plotting import LearningRateDisplay
+    >>> display = LearningRateDisplay.from_params(
+    ...     n_samples=100, epochs=10, n_cycles=5, max_learning_rate=0.1)
+    >>> display.learning_rates.shape   # 10 epochs of 4 batches of 32 rows
+    (40,)
+    >>> display.snapshot_units.tolist()
+    [7, 15, 23, 31, 39]
+    """
+
+    def __init__(self, learning_rates, snapshot_units, *, unit="step"):
+        self.learning_rates = np.asarray(learning_rates, dtype=np.float64)
+        self.snapshot_units = np.asarray(snapshot_units, dtype=np.int64)
+        if unit not in ("step", "epoch"):
+            raise ValueError(f"unit must be 'step' or 'epoch', got {unit!r}.")
+        self.unit = unit
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None, **kwargs):
+        """Plot the rates a fitted estimator used (``learning_rates_``).
+
+        Parameters
+        ----------
+        estimator : fitted SnapshotEnsembleClassifier or Pipeline ending in one
+            The estimator.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LearningRateDisplay
+        """
+        estimator, _ = _snapshot_estimator(estimator)
+        rates = estimator.learning_rates_
+        units = _snapshot_units(rates, len(estimator.snapshots_))
+        unit = "step" if estimator.lr_update == "batch" else "epoch"
+        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_params(
+        cls,
+        *,
+        n_samples=None,
+        epochs=200,
+        n_cycles=10,
+        max_learning_rate=0.05,
+        min_learning_rate=0.0,
+        lr_update="batch",
+        batch_size=32,
+        validation_split=0.0,
+        ax=None,
+        **kwargs,
+    ):
+        """Plot the schedule a fit with these parameters would use, without training.
+
+        The parameters mean what they mean for ``SnapshotEnsembleClassifier``, and the
+        steps are counted as ``fit`` counts them, so the rates equal the fitted
+        ``learning_rates_``.
+
+        Parameters
+        ----------
+        n_samples : int, default=None
+            Training rows given to ``fit``; needed with ``lr_update="batch"``, where
+            every epoch has ``ceil(n_train / batch_size)`` steps.
+        epochs, n_cycles, max_learning_rate, min_learning_rate, lr_update
+            As in ``SnapshotEnsembleClassifier`` (defaults included).
+        batch_size, validation_split
+            As in ``SnapshotEnsembleClassifier``: they set the steps per epoch.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LearningRateDisplay
+        """
+        if lr_update == "batch":
+            if n_samples is None:
+                raise ValueError(
+                    "n_samples is needed with lr_update='batch': the cycles are counted in "
+                    "training steps, epochs * ceil(n_train / batch_size)."
+                )
+            (rows,), _ = split_validation((np.empty(int(n_samples)),), validation_split)
+            n_train = len(rows)
+            size = n_train if batch_size == -1 else min(int(batch_size or 32), n_train)
+            n_units, unit = int(epochs) * steps_per_epoch(n_train, size), "step"
+        elif lr_update == "epoch":
+            n_units, unit = int(epochs), "epoch"
+        else:
+            raise ValueError(f"lr_update must be 'batch' or 'epoch', got {lr_update!r}.")
+        rates, units = simulate_learning_rates(
+            n_units, n_cycles, max_learning_rate, min_learning_rate
+        )
+        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, line_kw=None, snapshot_kw=None):
+        """Draw the rates and the snapshot points.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        line_kw : dict, default=None
+            Keyword arguments of the rate's ``ax.plot``.
+        snapshot_kw : dict, default=None
+            Keyword arguments of the snapshot markers' ``ax.plot``.
+
+        Returns
+        -------
+        display : LearningRateDisplay
+            ``self``, with ``ax_``, ``figure_``, ``line_`` and ``snapshot_markers_`` set.
+        """
+        ax = _axes(ax)
+        units = np.arange(1, len(self.learning_rates) + 1)
+        (self.line_,) = ax.plot(
+            units, self.learning_rates, **{"label": "learning rate", **(line_kw or {})}
+        )
+        (self.snapshot_markers_,) = ax.plot(
+            self.snapshot_units + 1,
+            self.learning_rates[self.snapshot_units],
+            **{"marker": "o", "linestyle": "none", "color": "C3", "label": "snapshot"}
+            | (snapshot_kw or {}),
+        )
+        ax.set_xlabel("training step" if self.unit == "step" else "epoch")
+        ax.set_ylabel("learning rate")
+        ax.set_title(f"Cosine annealing with warm restarts: {len(self.snapshot_units)} cycles")
+        ax.legend(loc="best")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+def _scores(y, classes, probabilities, scoring):
+    """Score of every set of probabilities (the first axis) against ``y``."""
+    if scoring == "accuracy":
+        return np.array([np.mean(classes[p.argmax(axis=1)] == y) for p in probabilities])
+    return np.array([log_loss(y, p, labels=classes) for p in probabilities])
+
+
+class EnsembleCurveDisplay:
+    """Each snapshot's score (dots) and the score of the ensemble of the last k (line).
+
+    The x axis is the number k of members. At k the line shows the ensemble of the last
+    k snapshots and the dot shows the snapshot that joins it at k, the k-th from last,
+    as in the snapshot-ensemble tutorial's figure: at k = 1 both are the final
+    snapshot. Scores of several runs (one row per run) are drawn as their mean with
+    error bars of one standard deviation.
+
+    Parameters
+    ----------
+    member_scores : array-like of shape (n_snapshots,) or (n_runs, n_snapshots)
+        Score of every snapshot alone, oldest first (the order of ``snapshots_``).
+    ensemble_scores : array-like of the same shape
+        Score of the ensemble of the last k snapshots at index k - 1.
+    reference_lines : dict of str to float, default=None
+        Horizontal lines, e.g. ``{"single model": 0.81, "Bayes limit": 0.837}``.
+    score_name : str, default="accuracy"
+        Label of the y axis.
+
+    Attributes
+    ----------
+    n_members : ndarray of shape (n_snapshots,)
+        The x values, 1..n_snapshots.
+    ax_ : matplotlib Axes
+        The axes drawn on.
+    figure_ : matplotlib Figure
+        The figure of ``ax_``.
+    line_ : matplotlib artist
+        The ensemble curve.
+    dots_ : matplotlib artist
+        The single snapshots.
+    reference_lines_ : list of matplotlib Line2D
+        The reference lines, in the order of ``reference_lines``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sksnapshot.plotting import EnsembleCurveDisplay
+    >>> display = EnsembleCurveDisplay([0.70, 0.80, 0.82], [0.82, 0.83, 0.81],
+    ...                                reference_lines={"Bayes limit": 0.85}).plot()
+    >>> display.dots_.get_ydata().tolist()   # the newest snapshot first
+    [0.82, 0.8, 0.7]
+    """
+
+    def __init__(
+        self, member_scores, ensemble_scores, *, reference_lines=None, score_name="accuracy"
+    ):
+        self.member_scores = np.asarray(member_scores, dtype=np.float64)
+        self.ensemble_scores = np.asarray(ensemble_scores, dtype=np.float64)
+        if self.member_scores.shape != self.ensemble_scores.shape or not (
+            1 <= self.member_scores.ndim <= 2
+        ):
+            raise ValueError(
+                "member_scores and ensemble_scores must have the same shape, "
+                "(n_snapshots,) or (n_runs, n_snapshots); got "
+                f"{self.member_scores.shape} and {self.ensemble_scores.shape}."
+            )
+        self.reference_lines = dict(reference_lines or {})
+        self.score_name = score_name
+        self.n_members = np.arange(1, self.member_scores.shape[-1] + 1)
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y, *, scoring="accuracy", reference_lines=None, ax=None, **kwargs
+    ):
+        """Score every snapshot and every ensemble of the last k snapshots on ``(X, y)``.
+
+        Parameters
+        ----------
+        estimator : fitted SnapshotEnsembleClassifier or Pipeline ending in one
+            The estimator (a Pipeline's other steps transform ``X`` first).
+        X : array-like of shape (n_samples, n_features)
+            Rows to score on, usually held out.
+        y : array-like of shape (n_samples,)
+            Their labels.
+        scoring : {"accuracy", "log_loss"}, default="accuracy"
+            The score, computed from the class probabilities (accuracy of their argmax,
+            or log loss).
+        reference_lines : dict of str to float, default=None
+            Horizontal lines, e.g. a single model's score or the Bayes limit.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : EnsembleCurveDisplay
+        """
+        if scoring not in ("accuracy", "log_loss"):
+            raise ValueError(f"scoring must be 'accuracy' or 'log_loss', got {scoring!r}.")
+        estimator, X = _snapshot_estimator(estimator, X)
+        y = column_or_1d(y)
+        classes = estimator.classes_
+        members = estimator.member_predict_proba(X)
+        staged = np.array(list(estimator.staged_predict_proba(X)))
+        display = cls(
+            _scores(y, classes, members, scoring),
+            _scores(y, classes, staged, scoring),
+            reference_lines=reference_lines,
+            score_name=scoring.replace("_", " "),
+        )
+        return display.plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, line_kw=None, dots_kw=None):
+        """Draw the curve, the dots and the reference lines.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        line_kw : dict, default=None
+            Keyword arguments of the ensemble curve.
+        dots_kw : dict, default=None
+            Keyword arguments of the snapshots' dots.
+
+        Returns
+        -------
+        display : EnsembleCurveDisplay
+            ``self``, with ``ax_``, ``figure_``, ``line_``, ``dots_`` and
+            ``reference_lines_`` set.
+        """
+        ax = _axes(ax)
+        x = self.n_members
+        # At k, the dot is the snapshot that joins the ensemble: the k-th from last.
+        members = self.member_scores[..., ::-1]
+        ensembles = self.ensemble_scores
+        line_style = {"marker": "o", "color": "C1", "label": "ensemble of the last k"}
+        dot_style = {"marker": "o", "linestyle": "none", "color": "C0", "label": "snapshot k"}
+        line_style |= line_kw or {}
+        dot_style |= dots_kw or {}
+        if members.ndim == 1:
+            (self.dots_,) = ax.plot(x, members, **dot_style)
+            (self.line_,) = ax.plot(x, ensembles, **line_style)
+        else:
+            n_runs = members.shape[0]
+            dot_style["label"] += f" (mean ± std of {n_runs} runs)"
+            line_style["label"] += f" (mean ± std of {n_runs} runs)"
+            self.dots_ = ax.errorbar(
+                x - 0.08, members.mean(0), yerr=members.std(0), capsize=3, **dot_style
+            )
+            self.line_ = ax.errorbar(
+                x + 0.08, ensembles.mean(0), yerr=ensembles.std(0), capsize=3, **line_style
+            )
+        self.reference_lines_ = [
+            ax.axhline(value, linestyle="--", color=f"C{i + 2}", label=f"{name} ({value:.3f})")
+            for i, (name, value) in enumerate(self.reference_lines.items())
+        ]
+        ax.set_xticks(x)
+        ax.set_xlabel("k: members, newest first (dot: the k-th from last snapshot)")
+        ax.set_ylabel(self.score_name)
+        ax.legend(loc="best", fontsize="small")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

@@ -1,0 +1,125 @@
+"""The ``sksnapshot`` command: options, table on stdout, progress, CSV, JSON and PNG files."""
+
+import csv
+import json
+import re
+
+import pytest
+
+from sksnapshot.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000, path
+
+
+def test_help_lists_both_commands(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "reference" in out and "compare" in out
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--datasets", "--estimators", "--n-repeats", "--n-splits", "--quick", "--out"):
+        assert option in out
+
+
+def test_reference_is_the_default_command_and_writes_its_results(tmp_path, capsys):
+    out = tmp_path / "results"
+    # No subcommand: options go to `reference`.
+    assert main(["--quick", "--seeds", "2", "--scale", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    table = captured.out
+    assert "ensemble of last k" in table
+    assert "single model, same budget" in table
+    assert re.search(r"Bayes-optimal, these 1000 test rows +0\.837\n", table)
+    assert "won/tied/lost" in table
+    assert "standardized inputs" in table and "2 seeds" in table
+    # Live progress on stderr: one line per fit, with elapsed and remaining time.
+    progress = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert len(progress) == 4
+    assert "seed 2/2: single model" in progress[-1] and "remaining" in progress[-1]
+
+    per_k = _rows(out / "reference.csv")
+    assert [row["k"] for row in per_k] == ["1", "2", "3", "4", "5"]  # --quick: 5 cycles
+    assert per_k[0]["snapshot_accuracy_mean"] == per_k[0]["ensemble_accuracy_mean"]
+    assert len(_rows(out / "reference_seeds.csv")) == 2
+    data = json.loads((out / "reference.json").read_text())
+    assert data["settings"]["scale"] is True and data["settings"]["epochs"] == 50
+    assert data["summary"]["bayes_accuracy_test_rows"] == 0.837
+    assert data["seeds"] == [0, 1]
+    assert (out / "reference.txt").read_text().strip() in table
+    _assert_png(out / "learning_rate.png")
+    _assert_png(out / "ensemble_curve.png")
+
+
+def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    argv = ["compare", "--quick", "--datasets", "wine", "--out", str(out)]
+    argv += ["--estimators", "snapshot", "single", "true_ensemble", "logreg", "--quiet"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    table = captured.out
+    assert captured.err.count("remaining") == 0  # --quiet
+    # Without --quiet, one progress line per fold, ending at 100 %.
+    assert main([*argv[:-1], "--estimators", "logreg", "--out", str(tmp_path / "p")]) == 0
+    progress = capsys.readouterr().err.splitlines()
+    progress = [line for line in progress if line.startswith("[")]
+    assert len(progress) == 2
+    assert progress[-1].startswith("[100%] wine (1/1) · LogisticRegression (1/1) · fold 2/2")
+    for label in ("snapshot ensemble", "its final snapshot", "true ensemble of 3 networks"):
+        assert label in table
+    assert "2-fold stratified CV repeated 1 times" in table
+    summary = _rows(out / "compare.csv")
+    assert [row["estimator"] for row in summary] == [
+        "snapshot",
+        "single",
+        "true_ensemble",
+        "logreg",
+    ]
+    assert all(row["dataset"] == "wine" and row["n_folds"] == "2" for row in summary)
+    for row in summary:
+        assert 0.5 < float(row["accuracy_mean"]) <= 1.0
+        assert float(row["fit_time_mean"]) > 0 and float(row["predict_time_mean"]) > 0
+    folds = _rows(out / "compare_folds.csv")
+    assert len(folds) == 8
+    assert "last_k_accuracy" not in folds[0]  # lists stay in the JSON
+    gains = _rows(out / "compare_gains.csv")
+    assert {row["over"] for row in gains} == {"single", "true_ensemble", "logreg", "final_snapshot"}
+    data = json.loads((out / "compare.json").read_text())
+    assert data["settings"]["snapshot_params"]["n_cycles"] == 3
+    assert len(data["folds"]) == 8
+    snapshot_fold = data["folds"][0]
+    assert snapshot_fold["estimator"] == "snapshot"
+    assert len(snapshot_fold["last_k_accuracy"]) == len(snapshot_fold["member_accuracy"]) == 3
+    assert snapshot_fold["last_k_accuracy"][0] == snapshot_fold["final_snapshot_accuracy"]
+    assert snapshot_fold["last_k_accuracy"][-1] == snapshot_fold["accuracy"]
+    assert "ensembles of its last k" in table
+    for name in ("accuracy", "log_loss", "fit_time"):
+        _assert_png(out / f"compare_{name}.png")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seeds", "0"], "must be a positive integer"),
+        (["compare", "--n-splits", "1"], "--n-splits must be at least 2"),
+        (["compare", "--datasets", "iris"], "invalid choice"),
+        (["reference", "--lr-update", "cycle"], "invalid choice"),
+    ],
+)
+def test_bad_options_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

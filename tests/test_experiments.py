@@ -1,0 +1,202 @@
+"""sksnapshot.experiments: Bayes limit, datasets, baselines, summaries, the reference run."""
+
+import io
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+
+from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot.experiments import (
+    COMPARE_DATASETS,
+    bayes_accuracy,
+    bayes_posterior,
+    compare_estimators,
+    independent_ensemble,
+    load_dataset,
+    member_disagreement,
+    reference_problem,
+    run_reference,
+)
+from sksnapshot.experiments._progress import Progress, format_duration
+from sksnapshot.experiments._report import format_mean_std, mean_std, paired_gain
+
+
+# -- the Bayes limit ------------------------------------------------------------------
+def test_bayes_accuracy_of_the_reference_test_rows():
+    # 0.837 was measured independently (REFERENCE.md): nearest generating center.
+    problem = reference_problem()
+    assert problem.bayes_accuracy() == pytest.approx(0.837, abs=1e-12)
+    _, _, centers = make_blobs(
+        n_samples=1100, centers=3, n_features=2, cluster_std=2, random_state=2,
+        return_centers=True,
+    )  # fmt: skip
+    np.testing.assert_array_equal(problem.centers, centers)
+
+
+def test_bayes_with_equal_priors_is_the_nearest_center():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(4, 3)) * 3
+    X = rng.normal(size=(500, 3)) * 3
+    nearest = np.argmin(((X[:, None] - centers) ** 2).sum(-1), axis=1)
+    posterior = bayes_posterior(X, centers, cluster_std=1.7)
+    np.testing.assert_array_equal(posterior.argmax(1), nearest)
+    np.testing.assert_allclose(posterior.sum(1), 1.0)
+
+
+@pytest.mark.parametrize("priors", [None, [0.8, 0.2]])
+def test_bayes_accuracy_against_monte_carlo_and_the_closed_form(priors):
+    # Two 1-d Gaussians at distance d, std s: the Bayes boundary sits at
+    # t = d/2 + s^2 log(p0/p1) / d from center 0, and the accuracy is
+    # p0 Phi(t/s) + p1 Phi((d - t)/s).
+    d, s = 2.0, 1.5
+    p0, p1 = (0.5, 0.5) if priors is None else priors
+    t = d / 2 + s**2 * np.log(p0 / p1) / d
+    exact = p0 * norm.cdf(t / s) + p1 * norm.cdf((d - t) / s)
+    rng = np.random.default_rng(1)
+    n = 400_000
+    y = (rng.random(n) < p1).astype(int)
+    X = (y * d + s * rng.standard_normal(n))[:, None]
+    centers = [[0.0], [d]]
+    estimate = bayes_accuracy(X, y, centers, cluster_std=s, priors=priors)
+    standard_error = np.sqrt(exact * (1 - exact) / n)
+    assert abs(estimate - exact) < 4 * standard_error
+    # The Bayes rule beats any other threshold on the same Monte-Carlo sample.
+    for shift in (-0.3, 0.3):
+        other = np.mean((X[:, 0] > t + shift) == y)
+        assert estimate > other
+
+
+def test_bayes_posterior_is_calibrated_on_monte_carlo_draws():
+    problem = reference_problem()
+    rng = np.random.default_rng(2)
+    n = 300_000
+    y = rng.integers(3, size=n)
+    X = problem.centers[y] + problem.cluster_std * rng.standard_normal((n, 2))
+    posterior = bayes_posterior(X, problem.centers, problem.cluster_std)
+    # Among points given posterior ~p for class 1, a fraction ~p belongs to class 1.
+    bins = np.digitize(posterior[:, 1], np.linspace(0, 1, 11)[1:-1])
+    for b in np.unique(bins):
+        rows = bins == b
+        if rows.sum() > 2000:
+            assert np.mean(y[rows] == 1) == pytest.approx(posterior[rows, 1].mean(), abs=0.02)
+    # Population accuracy, 0.823 in REFERENCE.md.
+    assert problem.bayes_population_accuracy() == pytest.approx(0.823, abs=0.002)
+
+
+def test_bayes_input_errors():
+    with pytest.raises(ValueError, match="same space"):
+        bayes_posterior([[0.0, 1.0]], [[0.0], [1.0]], 1.0)
+    with pytest.raises(ValueError, match="cluster_std must be positive"):
+        bayes_posterior([[0.0]], [[0.0], [1.0]], 0.0)
+    with pytest.raises(ValueError, match="priors must be 2 positive numbers"):
+        bayes_posterior([[0.0]], [[0.0], [1.0]], 1.0, priors=[1.0])
+
+
+# -- datasets and estimators ----------------------------------------------------------
+def test_datasets():
+    shapes = {name: load_dataset(name)[0].shape for name in COMPARE_DATASETS}
+    assert shapes == {
+        "blobs": (1100, 2),
+        "digits": (1797, 64),
+        "breast_cancer": (569, 30),
+        "wine": (178, 13),
+        "moons_noisy": (200, 2),
+        "label_noise": (500, 20),
+        "digits_10pct": (179, 64),
+    }
+    _, y = load_dataset("digits_10pct")
+    assert np.bincount(y).min() >= 17  # stratified
+    with pytest.raises(ValueError, match="Unknown dataset 'iris'"):
+        load_dataset("iris")
+
+
+def test_compare_estimators_share_the_network_and_budget():
+    params = dict(hidden_layer_sizes=(7,), n_cycles=4, epochs=12, max_learning_rate=0.02)
+    models = compare_estimators(snapshot_params=params, random_state=3)
+    assert list(models) == [
+        "snapshot", "single", "true_ensemble", "mlp", "logreg", "random_forest", "hist_gb"
+    ]  # fmt: skip
+    snapshot, single = models["snapshot"][-1], models["single"][-1]
+    assert snapshot.get_params()["n_cycles"] == 4 and single.n_cycles == 1
+    for key in ("hidden_layer_sizes", "epochs", "max_learning_rate", "random_state"):
+        assert getattr(single, key) == getattr(snapshot, key)
+    members = [est for _, est in models["true_ensemble"][-1].estimators]
+    assert len(members) == 4
+    assert [m.random_state for m in members] == [3, 4, 5, 6]
+    assert all(m.n_cycles == 1 and m.epochs == 12 for m in members)
+    assert models["mlp"][-1].hidden_layer_sizes == (7,)
+    with pytest.raises(ValueError, match="Unknown estimator"):
+        compare_estimators(["svm"])
+
+
+def test_independent_ensemble_averages_differently_seeded_members(blobs):
+    X, y = blobs
+    net = SnapshotEnsembleClassifier(hidden_layer_sizes=(8,), n_cycles=1, epochs=3)
+    ensemble = clone(independent_ensemble(net, 3, random_state=10)).fit(X, y)
+    members = [est.predict_proba(X) for est in ensemble.estimators_]
+    np.testing.assert_allclose(ensemble.predict_proba(X), np.mean(members, axis=0), atol=1e-12)
+    assert not np.allclose(members[0], members[1])  # different initialisations
+    with pytest.raises(ValueError, match="n_estimators"):
+        independent_ensemble(net, 0)
+
+
+# -- summaries ------------------------------------------------------------------------
+def test_paired_gain_and_mean_std():
+    gain = paired_gain([0.8, 0.7, 0.9, 0.5], [0.7, 0.7, 0.95, 0.5])
+    assert (gain["won"], gain["tied"], gain["lost"]) == (1, 2, 1)
+    assert gain["mean"] == pytest.approx(0.05 / 4)
+    assert gain["std"] == pytest.approx(np.std([0.1, 0, -0.05, 0], ddof=1))
+    loss = paired_gain([0.3, 0.5], [0.4, 0.4], higher_is_better=False)
+    assert (loss["won"], loss["tied"], loss["lost"]) == (1, 0, 1)
+    assert mean_std([2.0]) == (2.0, 0.0)
+    assert format_mean_std([-1e-9, 1e-9 - 1e-12]) == "0.000 ± 0.000"
+
+
+def test_member_disagreement():
+    one_hot = np.eye(2)
+    members = np.array([one_hot[[0, 0, 1, 1]], one_hot[[0, 1, 1, 1]], one_hot[[1, 1, 1, 1]]])
+    # pairs: (0,1) differ on 1/4, (0,2) on 2/4, (1,2) on 1/4
+    assert member_disagreement(members) == pytest.approx(np.mean([0.25, 0.5, 0.25]))
+    assert member_disagreement(members[:1]) == 0.0
+
+
+def test_progress_estimates_the_remaining_time():
+    stream, now = io.StringIO(), [100.0]
+    progress = Progress(10, stream=stream, timer=lambda: now[0])
+    assert progress.remaining() is None
+    now[0] = 108.0
+    progress.advance(4, "first part")
+    assert progress.remaining() == pytest.approx(12.0)  # 8 s for 4 units, 6 to go
+    assert stream.getvalue() == "[ 40%] first part | elapsed 8.0 s, remaining ~12.0 s\n"
+    quiet = Progress(1, stream=stream, enabled=False)
+    quiet.advance(1, "nothing shown")
+    assert "nothing" not in stream.getvalue()
+    assert format_duration(3725) == "1:02:05" and format_duration(75) == "1:15"
+
+
+# -- the reference experiment ---------------------------------------------------------
+def test_run_reference_small(tmp_path):
+    stream = io.StringIO()
+    result = run_reference(2, n_cycles=3, epochs=12, scale=True, progress=stream)
+    m = 3
+    assert result.member_accuracy.shape == result.ensemble_accuracy.shape == (2, m)
+    # The ensemble of the last 1 is the final snapshot.
+    np.testing.assert_array_equal(result.ensemble_accuracy[:, 0], result.member_accuracy[:, -1])
+    rows = result.per_k()
+    assert [(r["k"], r["cycle"]) for r in rows] == [(1, 3), (2, 2), (3, 1)]
+    assert rows[2]["snapshot_accuracy_mean"] == pytest.approx(result.member_accuracy[:, 0].mean())
+    summary = result.summary()
+    gain = summary["gain_over_single_model"]["accuracy"]
+    assert gain["mean"] == pytest.approx(
+        np.mean(result.ensemble_accuracy[:, -1] - result.single_accuracy)
+    )
+    assert gain["won"] + gain["tied"] + gain["lost"] == 2
+    assert summary["bayes_accuracy_test_rows"] == 0.837
+    # Seeds differ, the data do not: different seeds give different models.
+    assert result.estimator[-1].random_state == 0
+    assert stream.getvalue().count("\n") == 4  # one line per fit
+    table = result.format_table()
+    assert "ensemble of last k" in table and "Bayes-optimal" in table

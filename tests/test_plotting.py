@@ -1,0 +1,201 @@
+"""sksnapshot.plotting: the Display objects' data (not their pixels)."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot.plotting import EnsembleCurveDisplay, LearningRateDisplay
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _hand_member_accuracies(clf, X, y):
+    """Every snapshot's accuracy through a separate Keras model and plain predict."""
+    twin = keras.models.clone_model(clf.model_)
+    scores = []
+    for snapshot in clf.snapshots_:
+        twin.set_weights(snapshot)
+        proba = twin.predict(np.asarray(X, dtype=np.float32), verbose=0)
+        scores.append(np.mean(clf.classes_[proba.argmax(axis=1)] == y))
+    return np.array(scores)
+
+
+@pytest.mark.parametrize("lr_update", ["batch", "epoch"])
+def test_learning_rate_display_from_estimator(blobs, lr_update):
+    X, y = blobs
+    X, y = X[:100], y[:100]  # 4 steps per epoch at batch 32
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,), n_cycles=3, epochs=10, lr_update=lr_update, random_state=0
+    ).fit(X, y)
+    display = LearningRateDisplay.from_estimator(clf)
+    np.testing.assert_array_equal(display.learning_rates, clf.learning_rates_)
+    # 40 steps in cycles of 14, 13, 13 (or 10 epochs in 4, 3, 3).
+    expected = [13, 26, 39] if lr_update == "batch" else [3, 6, 9]
+    assert display.snapshot_units.tolist() == expected
+    assert display.unit == ("step" if lr_update == "batch" else "epoch")
+    # What is drawn is the data (1-based units on the x axis).
+    np.testing.assert_array_equal(display.line_.get_ydata(), clf.learning_rates_)
+    np.testing.assert_array_equal(display.snapshot_markers_.get_xdata(), np.add(expected, 1))
+    np.testing.assert_array_equal(
+        display.snapshot_markers_.get_ydata(), clf.learning_rates_[expected]
+    )
+    assert display.ax_.get_xlabel() == ("training step" if lr_update == "batch" else "epoch")
+    assert display.figure_ is display.ax_.figure
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(lr_update="batch", batch_size=32),
+        dict(lr_update="batch", batch_size=7, validation_split=0.2),
+        dict(lr_update="batch", batch_size=-1),
+        dict(lr_update="epoch", min_learning_rate=0.01),
+    ],
+)
+def test_learning_rate_display_from_params_mirrors_fit(blobs, params):
+    X, y = blobs
+    X, y = X[:90], y[:90]
+    common = dict(n_cycles=4, epochs=9, max_learning_rate=0.1, **params)
+    clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(4,), random_state=0, **common).fit(X, y)
+    display = LearningRateDisplay.from_params(n_samples=len(X), **common)
+    np.testing.assert_allclose(display.learning_rates, clf.learning_rates_)
+    fitted = LearningRateDisplay.from_estimator(clf)
+    np.testing.assert_array_equal(display.snapshot_units, fitted.snapshot_units)
+    assert len(display.snapshot_units) == len(clf.snapshots_) == 4
+
+
+def test_learning_rate_display_from_params_needs_rows_for_batch_updates():
+    with pytest.raises(ValueError, match="n_samples is needed"):
+        LearningRateDisplay.from_params(epochs=5, n_cycles=2)
+    with pytest.raises(ValueError, match="lr_update"):
+        LearningRateDisplay.from_params(epochs=5, n_cycles=2, lr_update="cycle")
+    display = LearningRateDisplay.from_params(epochs=6, n_cycles=3, lr_update="epoch")
+    assert display.snapshot_units.tolist() == [1, 3, 5]
+
+
+def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_params):
+    X, y = blobs
+    pipe = make_pipeline(
+        StandardScaler(), SnapshotEnsembleClassifier(**tiny_params, warm_start=True)
+    )
+    pipe.fit(X, y)
+    pipe.set_params(snapshotensembleclassifier__n_cycles=2).fit(X, y)
+    clf = pipe[-1]
+    display = LearningRateDisplay.from_estimator(pipe)
+    n_first = len(clf.learning_rates_) - 9 * 10  # 300 rows: 10 steps per epoch, 9 epochs
+    assert n_first == 90
+    first = np.cumsum([30, 30, 30]) - 1
+    second = 90 + np.cumsum([45, 45]) - 1
+    assert display.snapshot_units.tolist() == [*first, *second]
+    assert len(clf.snapshots_) == 5
+
+
+def test_learning_rate_display_flat_rate_falls_back_to_cycle_lengths(blobs):
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(4,),
+        n_cycles=3,
+        epochs=7,
+        lr_update="epoch",
+        max_learning_rate=0.01,
+        min_learning_rate=0.01,
+        random_state=0,
+    ).fit(X, y)
+    display = LearningRateDisplay.from_estimator(clf)
+    assert display.snapshot_units.tolist() == [2, 4, 6]  # cycles of 3, 2, 2 epochs
+
+
+def test_ensemble_curve_display_from_estimator(blobs, tiny_params):
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(**tiny_params).fit(X[:200], y[:200])
+    X_test, y_test = X[200:], y[200:]
+    display = EnsembleCurveDisplay.from_estimator(
+        clf, X_test, y_test, reference_lines={"Bayes limit": 0.97, "single": 0.9}
+    )
+    np.testing.assert_allclose(
+        display.member_scores, _hand_member_accuracies(clf, X_test, y_test), atol=1e-12
+    )
+    members = clf.member_predict_proba(X_test)
+    expected = [np.mean(members[-k:].mean(0).argmax(1) == y_test) for k in (1, 2, 3)]
+    np.testing.assert_allclose(display.ensemble_scores, expected)
+    assert display.ensemble_scores[-1] == clf.score(X_test, y_test)
+    assert display.n_members.tolist() == [1, 2, 3]
+    # At k the dot is the k-th from last snapshot; the line is the last-k ensemble.
+    np.testing.assert_allclose(display.dots_.get_ydata(), display.member_scores[::-1])
+    np.testing.assert_allclose(display.line_.get_ydata(), display.ensemble_scores)
+    assert [line.get_ydata()[0] for line in display.reference_lines_] == [0.97, 0.9]
+    assert display.ax_.get_ylabel() == "accuracy"
+
+
+def test_ensemble_curve_display_log_loss_in_a_pipeline(blobs, tiny_params):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), SnapshotEnsembleClassifier(**tiny_params))
+    pipe.fit(X, y)
+    display = EnsembleCurveDisplay.from_estimator(pipe, X, y, scoring="log_loss")
+    members = pipe[-1].member_predict_proba(pipe[0].transform(X))
+    np.testing.assert_allclose(display.member_scores, [log_loss(y, p) for p in members])
+    assert display.ensemble_scores[-1] == pytest.approx(log_loss(y, pipe.predict_proba(X)))
+    assert display.ax_.get_ylabel() == "log loss"
+
+
+def test_ensemble_curve_display_of_several_runs():
+    members = np.array([[0.6, 0.7, 0.8], [0.7, 0.8, 0.9]])
+    ensembles = np.array([[0.8, 0.82, 0.83], [0.9, 0.9, 0.91]])
+    fig, ax = plt.subplots()
+    display = EnsembleCurveDisplay(members, ensembles).plot(ax=ax)
+    assert display.ax_ is ax
+    dots = display.dots_.lines[0].get_ydata()
+    line = display.line_.lines[0].get_ydata()
+    np.testing.assert_allclose(dots, [0.85, 0.75, 0.65])
+    np.testing.assert_allclose(line, [0.85, 0.86, 0.87])
+
+
+def test_ensemble_curve_display_errors(blobs, tiny_params):
+    with pytest.raises(ValueError, match="same shape"):
+        EnsembleCurveDisplay([0.1, 0.2], [0.1, 0.2, 0.3])
+    X, y = blobs
+    with pytest.raises(NotFittedError):
+        EnsembleCurveDisplay.from_estimator(SnapshotEnsembleClassifier(), X, y)
+    with pytest.raises(TypeError, match="SnapshotEnsembleClassifier"):
+        EnsembleCurveDisplay.from_estimator(LogisticRegression().fit(X, y), X, y)
+    clf = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
+    with pytest.raises(ValueError, match="scoring"):
+        EnsembleCurveDisplay.from_estimator(clf, X, y, scoring="f1")
+
+
+def test_plotting_imports_without_matplotlib():
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["matplotlib"] = None  # as if it were not installed
+        from sksnapshot.plotting import LearningRateDisplay
+        display = LearningRateDisplay([0.1, 0.05], [1], unit="epoch")
+        try:
+            display.plot()
+        except ImportError as exc:
+            assert "pip install 'sksnapshot[plot]'" in str(exc), exc
+            print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.strip() == "ok", result.stderr
