@@ -310,6 +310,9 @@ class SnapshotEnsembleMixin:
         base_optimizer = model.optimizer.get_config()  # a float learning rate
         compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
         snapshotter = SnapshotCallback(np.cumsum(step_lengths))
+        # First, so that a finished cycle's snapshot is taken before any other callback.
+        callbacks = [snapshotter, *self._fit_callbacks]
+        seed = self._training_seed() + first_cycle
         valid_batch = None
         if valid is not None:
             valid_batch = fit_args.get("validation_batch_size") or min(len(valid[0]), 8192)
@@ -321,10 +324,9 @@ class SnapshotEnsembleMixin:
         common = {
             "step_lengths": step_lengths,
             "batch_size": batch_size,
-            "seed": self._training_seed() + first_cycle,
+            "seed": seed,
             "shuffle": fit_args.get("shuffle", True),
-            # First, so that a finished cycle's snapshot is taken before any other callback.
-            "callbacks": [snapshotter, *self._fit_callbacks],
+            "callbacks": callbacks,
             "verbose": fit_args.get("verbose", self.verbose),
             "first_cycle": first_cycle,
             "validation_data": valid,
@@ -341,7 +343,7 @@ class SnapshotEnsembleMixin:
             snapshotter.interruptible(),
         ):
             if tf.distribute.has_strategy():
-                self._fit_distributed(train, schedule, compile_config, snapshotter, **common)
+                self._fit_distributed(train, schedule, compile_config, **common)
             else:
                 step_rates = np.repeat(schedule.rates, schedule.steps_per_unit)
                 self._training_optimizer(float(step_rates[0]))
@@ -364,7 +366,6 @@ class SnapshotEnsembleMixin:
         train,
         schedule,
         compile_config,
-        snapshotter,
         *,
         step_lengths,
         batch_size,
@@ -384,6 +385,7 @@ class SnapshotEnsembleMixin:
         optimizer = type(model.optimizer).from_config(
             {**model.optimizer.get_config(), "learning_rate": schedule}
         )
+        snapshotter = callbacks[0]  # the SnapshotCallback, first in the list
         start = 0
         for first, count, length in cycle_groups(step_lengths):
             if snapshotter.stopped:
