@@ -143,9 +143,10 @@ def header(title):
 
 # -- the work --------------------------------------------------------------------------
 def reference():
-    from sksnapshot._reference import reference_data
+    from sksnapshot.experiments import reference_problem
 
-    X, y, X_test, y_test = reference_data()
+    problem = reference_problem()
+    X, y, X_test, y_test = problem.X_train, problem.y_train, problem.X_test, problem.y_test
     return X.astype("float32"), y, X_test.astype("float32"), y_test
 
 
@@ -220,9 +221,10 @@ def target_1(args):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         start = time.perf_counter()
         from sksnapshot import SnapshotEnsembleClassifier
-        from sksnapshot._reference import reference_data
+        from sksnapshot.experiments import reference_problem
         imported = time.perf_counter()
-        X, y, _, _ = reference_data()
+        problem = reference_problem()
+        X, y = problem.X_train, problem.y_train
         SnapshotEnsembleClassifier(hidden_layer_sizes=(50,), n_cycles=10, epochs=500,
                                    max_learning_rate=0.01, random_state=0).fit(X, y)
         print(imported - start, time.perf_counter() - imported)
@@ -539,19 +541,19 @@ def accuracy(args):
     header("Accuracy of the reference experiment (REFERENCE_PARAMS: per-epoch rate 0.01)")
     import keras
     import numpy as np
-    from sksnapshot._reference import REFERENCE_PARAMS, snapshot_accuracies
 
     from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths
     from sksnapshot._mlp import build_mlp
     from sksnapshot._plain import plain_snapshot_fit
+    from sksnapshot.experiments import REFERENCE_PARAMS, snapshot_scores
 
     X, y, X_test, y_test = reference()
     seeds = range(5 if args.quick else 10)
     fast = []
     for seed in seeds:
         clf = SnapshotEnsembleClassifier(**REFERENCE_PARAMS, random_state=seed).fit(X, y)
-        members, ensembles = snapshot_accuracies(clf, X_test, y_test)
-        fast.append((members[-1], ensembles[-1]))
+        scores = snapshot_scores(clf, X_test, y_test)
+        fast.append((scores["member_accuracy"][-1], scores["ensemble_accuracy"][-1]))
     plain = []
     for seed in range(0 if args.quick else 3):
         keras.utils.set_random_seed(seed)

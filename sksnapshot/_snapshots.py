@@ -145,23 +145,16 @@ class _MemberForward:
     """Compiled functions evaluating a network under a stack of weight sets at once.
 
     The members' weights come stacked (one tensor per variable, members first) and one
-    compiled call evaluates all of them on a chunk of rows. Chunks are padded to a power
-    of two of rows (at least 64), so that one function is traced per (number of
-    members, padded rows) pair. Small chunks evaluate the members with
-    ``tf.vectorized_map`` (one batched operation per layer: the fixed cost of a call is
-    paid once for all members); larger ones member after member, in a loop of the
-    compiled graph (one member's activations in memory, and in cache, at a time). A
-    forward shared by all networks of one structure (``network_key``: the default MLP,
-    say) is compiled by XLA, unless XLA cannot compile the network; others run as plain
-    TensorFlow graphs. Where ``vectorized_map`` cannot vectorize a network, the members
-    are evaluated one after the other.
-
-    The members' outputs are those of ``Model.stateless_call``, up to float32 rounding:
-    how the arithmetic is batched may differ with the number of members evaluated.
+    compiled call evaluates all of them on a chunk of rows, member after member in a loop
+    of the compiled graph: the fixed cost of a call is paid once for all members, one
+    member's activations are in memory (and in cache) at a time, and every member's output
+    is the same whichever other members are evaluated with it. Chunks are padded to a
+    power of two of rows (at least 64), so that one function is traced per (number of
+    members, padded rows) pair. A forward shared by all networks of one structure
+    (``network_key``: the default MLP, say) is compiled by XLA, unless XLA cannot compile
+    the network; others run as plain TensorFlow graphs. The members' outputs are those of
+    ``Model.stateless_call``, up to float32 rounding (XLA's).
     """
-
-    #: Largest padded chunk whose members are vectorized rather than looped over.
-    VECTORIZED_ROWS = 1024
 
     def __init__(self, model, shared=False):
         # A forward kept for a fitted model refers to it weakly (it is the value of a
@@ -175,7 +168,6 @@ class _MemberForward:
         # XLA compiles one function per shape in about as long as a fit of a small
         # network takes: worth it for a forward shared by every fit of its structure.
         self._jit = shared
-        self._vectorize = True
         self._functions = {}
         self._lock = threading.Lock()
 
@@ -200,71 +192,47 @@ class _MemberForward:
             pick(self._non_trainable, model.non_trainable_variables),
         )
 
-    def _member(self, trainable, non_trainable, x, pick):
-        """One member's output; ``pick(v)`` is its value of stacked variable ``v``."""
+    def _forward(self, n_members, trainable, non_trainable, x):
+        def take(indices, values, m):
+            return [
+                v if i is None else tf.gather(v, m) for i, v in zip(indices, values, strict=True)
+            ]
 
-        def take(indices, values):
-            return [v if i is None else pick(v) for i, v in zip(indices, values, strict=True)]
-
-        y, _ = self._model.stateless_call(
-            take(self._trainable, trainable),
-            take(self._non_trainable, non_trainable),
-            x,
-            training=False,
-        )
-        return y
-
-    def _looped(self, n_members, trainable, non_trainable, x):
-        # A loop in the graph: one member's activations at a time, one compiled body.
         def body(m, outputs):
-            y = self._member(trainable, non_trainable, x, lambda v: tf.gather(v, m))
+            y, _ = self._model.stateless_call(
+                take(self._trainable, trainable, m),
+                take(self._non_trainable, non_trainable, m),
+                x,
+                training=False,
+            )
             return m + 1, outputs.write(m, y)
 
-        outputs = tf.TensorArray(self._model.compute_dtype, size=n_members)
+        model_outputs = getattr(self._model, "outputs", None) or [None]
+        dtype = getattr(model_outputs[0], "dtype", None) or self._model.compute_dtype
+        outputs = tf.TensorArray(dtype, size=n_members)
         _, outputs = tf.while_loop(lambda m, _: m < n_members, body, (tf.constant(0), outputs))
         return outputs.stack()
-
-    def _vectorized(self, n_members, trainable, non_trainable, x):
-        indices = self._trainable + self._non_trainable
-        values = [*trainable, *non_trainable]
-        stacked = [v for i, v in zip(indices, values, strict=True) if i is not None]
-
-        def member(slices):
-            by_id = {id(v): s for v, s in zip(stacked, slices, strict=True)}
-            return self._member(trainable, non_trainable, x, lambda v: by_id[id(v)])
-
-        return tf.vectorized_map(member, stacked)
 
     def _function(self, key):
         # One tf.function per shape: each is traced once (no retracing warnings).
         with self._lock:
             function = self._functions.get(key)
             if function is None:
-                jit, vectorized, n_members, _ = key
-                body = self._vectorized if vectorized else self._looped
+                jit, n_members, _ = key
                 function = tf.function(
-                    functools.partial(body, n_members), autograph=False, jit_compile=jit
+                    functools.partial(self._forward, n_members), autograph=False, jit_compile=jit
                 )
                 self._functions[key] = function
             return function
 
     def __call__(self, members, n_members, x):
         """Outputs of every member on ``x``: float32, (n_members, n_rows, ...)."""
-        vectorized = self._vectorize and n_members > 1 and x.shape[0] <= self.VECTORIZED_ROWS
-        if vectorized:
-            try:
-                return self._call(True, members, n_members, x)
-            except (tf.errors.OpError, ValueError, TypeError, NotImplementedError):
-                self._vectorize = False  # not vectorizable: one member after the other
-        return self._call(False, members, n_members, x)
-
-    def _call(self, vectorized, members, n_members, x):
         if self._jit:
             try:
-                return self._function((True, vectorized, n_members, x.shape[0]))(*members, x)
+                return self._function((True, n_members, x.shape[0]))(*members, x)
             except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
                 self._jit = False
-        return self._function((False, vectorized, n_members, x.shape[0]))(*members, x)
+        return self._function((False, n_members, x.shape[0]))(*members, x)
 
 
 _FORWARDS = weakref.WeakKeyDictionary()

@@ -112,16 +112,16 @@ def _assert_usable_with(clf, X, clean, n_kept):
         for a, b in zip(kept, reference, strict=True):
             np.testing.assert_array_equal(a, b)
     members = clean.member_predict_proba(X)[:n_kept]
-    np.testing.assert_allclose(clf.predict_proba(X), members.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), members.mean(axis=0), atol=1e-12)
     assert np.all(np.isfinite(clf.predict_proba(X)))
-    np.testing.assert_allclose(clf.member_predict_proba(X), members, atol=1e-6)
+    np.testing.assert_allclose(clf.member_predict_proba(X), members, atol=1e-12)
     assert len(list(clf.staged_predict(X))) == n_kept
     for got, want in zip(clf.model_.get_weights(), clf.snapshots_[-1], strict=True):
         np.testing.assert_array_equal(got, want)  # the network is the last good snapshot
     assert len(clf.history_["loss"]) == n_kept
     assert np.all(np.isfinite(clf.history_["loss"]))
     clf.set_params(n_members=n_kept)
-    np.testing.assert_allclose(clf.predict_proba(X), members.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X), members.mean(axis=0), atol=1e-12)
     clf.set_params(n_members=n_kept + 1)
     with pytest.raises(ValueError, match=f"n_members={n_kept + 1} but only {n_kept} snapshots"):
         clf.predict(X)
