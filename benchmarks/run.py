@@ -237,6 +237,8 @@ def target_1(args):
             f"  fresh process: import {imported:.2f} s, first fit {first:.2f} s "
             "(tracing the training program and the model, once per process)"
         )
+    else:
+        print("  fresh process: failed\n" + out.stderr[-2000:])
     seed = iter(range(10**6))
     times = interleaved(
         {
