@@ -17,8 +17,7 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._schedule import cycle_lengths, simulate_learning_rates
-from ._training import split_validation, steps_per_epoch
+from ._schedule import cycle_lengths
 
 __all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
 
@@ -182,23 +181,26 @@ class LearningRateDisplay:
         -------
         display : LearningRateDisplay
         """
-        if lr_update == "batch":
-            if n_samples is None:
-                raise ValueError(
-                    "n_samples is needed with lr_update='batch': the cycles are counted in "
-                    "training steps, epochs * ceil(n_train / batch_size)."
-                )
-            (rows,), _ = split_validation((np.empty(int(n_samples)),), validation_split)
-            n_train = len(rows)
-            size = n_train if batch_size == -1 else min(int(batch_size or 32), n_train)
-            n_units, unit = int(epochs) * steps_per_epoch(n_train, size), "step"
-        elif lr_update == "epoch":
-            n_units, unit = int(epochs), "epoch"
-        else:
-            raise ValueError(f"lr_update must be 'batch' or 'epoch', got {lr_update!r}.")
-        rates, units = simulate_learning_rates(
-            n_units, n_cycles, max_learning_rate, min_learning_rate
+        if lr_update == "batch" and n_samples is None:
+            raise ValueError(
+                "n_samples is needed with lr_update='batch': the cycles are counted in "
+                "training steps, epochs * ceil(n_train / batch_size)."
+            )
+        # The estimator counts the steps exactly as its fit will.
+        from ._classifier import SnapshotEnsembleClassifier
+
+        estimator = SnapshotEnsembleClassifier(
+            epochs=epochs,
+            n_cycles=n_cycles,
+            max_learning_rate=max_learning_rate,
+            min_learning_rate=min_learning_rate,
+            lr_update=lr_update,
+            batch_size=batch_size,
+            validation_split=validation_split,
         )
+        # Per-epoch rates do not depend on the number of rows.
+        rates, units = estimator.simulate_learning_rates(1 if n_samples is None else n_samples)
+        unit = "step" if lr_update == "batch" else "epoch"
         return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
 
     def plot(self, ax=None, *, line_kw=None, snapshot_kw=None):
