@@ -28,6 +28,7 @@ from ._ensemble import average_weights, best_member_count
 from ._faults import conclude_training, restored_on_failure
 from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
+from ._seeding import isolated_default_seeds
 from ._snapshots import SnapshotCallback, member_outputs
 from ._tensorflow import read_determinism_flag, released_graph_state
 from ._training import (
@@ -201,6 +202,15 @@ class SnapshotEnsembleMixin:
             "model must be None (the default MLP), a callable that returns a keras.Model, "
             f"or a keras.Model; got {type(model).__name__}."
         )
+
+    def _build_keras_model(self):
+        # scikeras seeds Python's shared `random` for the build, but other threads of
+        # the process (a dask worker's event loop) may draw from it too: this thread's
+        # Keras default seeds come from its own generator (see _seeding).
+        if self._random_state is None:
+            return super()._build_keras_model()
+        with isolated_default_seeds(int(self._random_state)):
+            return super()._build_keras_model()
 
     def _get_compile_kwargs(self):
         kwargs = super()._get_compile_kwargs()

@@ -1,6 +1,6 @@
 """Process-wide TensorFlow state that many fits in one process must not accumulate or leak.
 
-Two facts about TensorFlow 2.21 / Keras 3 (see ``docs/dependencies.md``):
+Two facts about TensorFlow 2.21 / Keras 3 (see ``docs/robustness.md``):
 
 * TensorFlow reads ``TF_DETERMINISTIC_OPS`` lazily, on first use. scikeras sets it inside
   its seeded context, so if the first read happens there, op determinism stays on for

@@ -1,15 +1,20 @@
-"""Same seed, same probabilities across processes; prediction from several threads at once."""
+"""Same seed, same probabilities across processes and beside busy threads; threaded prediction."""
 
 import os
 import pickle
+import random
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import keras
 import numpy as np
+from joblib import parallel_config
+from sklearn.model_selection import GridSearchCV
 
 from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot._seeding import isolated_default_seeds
 
 
 def fitted_probabilities():
@@ -79,3 +84,94 @@ def test_predict_proba_from_four_threads_equals_serial(blobs):
         for want, got in zip(serial, results, strict=True):
             for proba in got:
                 np.testing.assert_array_equal(proba, want)
+
+
+def _user_builder(meta):
+    """A user's model with Keras' default (unseeded) initializers."""
+    model = keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    return model
+
+
+def test_seeded_fit_is_unaffected_by_other_threads_drawing_from_python_random(blobs):
+    # A dask worker's event loop draws from Python's shared `random` (tornado's callback
+    # jitter) while a task builds its model; Keras takes its default initializer seeds
+    # from there. Before sksnapshot/_seeding.py every fit below differed from the quiet one.
+    X, y = blobs
+
+    def probabilities(model):
+        clf = SnapshotEnsembleClassifier(
+            model, hidden_layer_sizes=(8,), n_cycles=2, epochs=4, random_state=0
+        )
+        return clf.fit(X, y).predict_proba(X)
+
+    quiet = {"default": probabilities(None), "user": probabilities(_user_builder)}
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        busy = [
+            (name, probabilities(model))
+            for _ in range(3)
+            for name, model in (("default", None), ("user", _user_builder))
+        ]
+    finally:
+        stop.set()
+        drawer.join()
+    for name, proba in busy:
+        np.testing.assert_array_equal(proba, quiet[name], err_msg=name)
+
+
+def test_grid_search_in_threads_equals_the_serial_search(blobs):
+    # Seeded fits running side by side in threads of one process (joblib's threading
+    # backend, or a dask worker with several threads) give the serial search's scores.
+    X, y = blobs
+
+    def search():
+        return GridSearchCV(
+            SnapshotEnsembleClassifier(hidden_layer_sizes=(16,), epochs=12, random_state=0),
+            {"n_cycles": [2, 4], "max_learning_rate": [0.02, 0.1]},
+            cv=2,
+        )
+
+    serial = search().set_params(n_jobs=1).fit(X, y)
+    with parallel_config(backend="threading"):
+        threaded = search().set_params(n_jobs=3).fit(X, y)
+    for key in ("split0_test_score", "split1_test_score"):
+        np.testing.assert_array_equal(threaded.cv_results_[key], serial.cv_results_[key])
+
+
+def test_isolated_default_seeds_follow_random_seed_in_this_thread_only():
+    expected = random.Random(5)
+    want = [expected.randint(1, int(1e9)) for _ in range(2)]
+    random.seed(123)
+    other_want = random.Random(123).randint(1, int(1e9))
+    other_seeds = []
+
+    def other_thread_builds():
+        other_seeds.append(keras.initializers.GlorotUniform().seed)
+
+    with isolated_default_seeds(5):
+        first = keras.initializers.GlorotUniform().seed
+        other = threading.Thread(target=other_thread_builds)
+        other.start()
+        other.join()
+        second = keras.initializers.HeUniform().seed
+    # This thread drew the sequence random.seed(5) starts, undisturbed by the other
+    # thread, which drew its seed from the shared generator.
+    assert [first, second] == want
+    assert other_seeds == [other_want]
+    # Afterwards Keras draws from the shared generator again.
+    random.seed(9)
+    assert keras.initializers.GlorotUniform().seed == random.Random(9).randint(1, int(1e9))
