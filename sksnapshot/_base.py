@@ -25,7 +25,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._ensemble import average_weights, best_member_count
-from ._faults import conclude_training, restored_on_failure
+from ._faults import checked_outputs, conclude_training, restored_on_failure
 from ._program import program_key, shared_program
 from ._schedule import SnapshotLearningRateSchedule, simulate_learning_rates
 from ._seeding import isolated_default_seeds
@@ -535,13 +535,15 @@ class SnapshotEnsembleMixin:
 
     def _raw_members(self, X, snapshots):
         """Network outputs of every snapshot: (n_snapshots, n_samples, n_outputs)."""
-        return member_outputs(self.model_, snapshots, X)
+        return checked_outputs(self, member_outputs(self.model_, snapshots, X), X)
 
     def _raw_ensemble(self, X, snapshots):
         """Output of the ensemble of ``snapshots``: mean of outputs, or of weights."""
         if self.combine == "weights":
-            return member_outputs(self.model_, [average_weights(snapshots)], X)[0]
-        return member_outputs(self.model_, snapshots, X, reduce="mean")
+            outputs = member_outputs(self.model_, [average_weights(snapshots)], X)[0]
+        else:
+            outputs = member_outputs(self.model_, snapshots, X, reduce="mean")
+        return checked_outputs(self, outputs, X)
 
     def _staged_raw(self, X, snapshots):
         """Yield the ensemble output of the last k snapshots, for k = 1..len(snapshots)."""

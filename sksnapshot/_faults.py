@@ -9,14 +9,19 @@ Two rules, for every estimator of the package:
   the ``KeyboardInterrupt`` through).
 * A ``fit`` that raises leaves the estimator as it was before the call: a fitted
   estimator stays fitted with its previous snapshots, an unfitted one stays unfitted.
+
+And one for prediction: a network output that is NaN or infinite (float32 activations
+that overflowed) raises a ``FloatingPointError`` that says why, instead of becoming NaN
+probabilities or predictions.
 """
 
 import warnings
 from contextlib import contextmanager
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["conclude_training", "restored_on_failure"]
+__all__ = ["checked_outputs", "conclude_training", "restored_on_failure"]
 
 _ADVICE = (
     "Lower max_learning_rate (now {rate:g}) or scale the inputs (e.g. with "
@@ -108,3 +113,31 @@ def restored_on_failure(estimator):
             except ValueError:  # pragma: no cover - a network that no longer matches
                 pass
         raise
+
+
+def checked_outputs(estimator, outputs, X):
+    """Return the network ``outputs`` for the rows of ``X``; raise if any is not finite.
+
+    ``outputs`` has the rows on its second-to-last axis (one member, the mean of the
+    members, or every member stacked in front).
+    """
+    finite = np.isfinite(outputs)
+    if finite.all():
+        return outputs
+    bad = ~finite.all(axis=-1)
+    bad_rows = int(bad.reshape(-1, bad.shape[-1]).any(axis=0).sum())
+    losses = np.asarray(getattr(estimator, "history_", {}).get("loss", []), dtype=float)
+    trained = (
+        f"the training loss reached {np.nanmax(np.abs(losses)):.3g}, "
+        if losses.size and np.isfinite(losses).any()
+        else ""
+    )
+    magnitude = np.nanmax(np.abs(X)) if np.size(X) else 0.0
+    raise FloatingPointError(
+        f"{type(estimator).__name__}: the network's output is not finite (NaN or inf) for "
+        f"{bad_rows} of {outputs.shape[-2]} rows of X: its float32 activations overflowed. "
+        f"Either training diverged ({trained}the weights grew very large) or X is far "
+        f"outside the training data's scale (largest |value| here: {magnitude:.3g}). "
+        "Scale the inputs (e.g. with sklearn.preprocessing.StandardScaler in a Pipeline) "
+        "or lower max_learning_rate, and fit again."
+    )

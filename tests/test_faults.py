@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths
+from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
 
 # blobs: 300 rows, batch 32 -> 10 steps per epoch; 5 cycles of 2 epochs = 20 steps each.
 PARAMS = dict(hidden_layer_sizes=(8,), n_cycles=5, epochs=10, random_state=0)
@@ -253,3 +253,39 @@ def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was(blobs):
     # ... and can go on training from there with a sane rate.
     clf.set_params(max_learning_rate=0.05).fit(X, y)
     assert len(clf.snapshots_) == 4
+
+
+# Unscaled inputs of order 1e14: SGD blows the weights up to ~1e18 while the training loss
+# stays finite (Keras computes the cross-entropy from the logits), so no cycle is refused,
+# but the float32 activations overflow when predicting.
+HUGE_X = np.array([[-7329795.0], [5.44e14], [5.44e14], [1.0]])
+OVERFLOW = "output is not finite .* rows of X: its float32 activations overflowed"
+
+
+@pytest.mark.parametrize("combine", ["members", "weights"])
+def test_overflowing_network_outputs_raise_instead_of_nan_probabilities(combine):
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(3,), n_cycles=2, epochs=2, combine=combine, random_state=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(HUGE_X, [0, 1, 2, 0])
+    # Without the check these were rows of NaN probabilities (and NaN-based predictions).
+    for method in (clf.predict_proba, clf.predict, clf.member_predict_proba):
+        with pytest.raises(FloatingPointError, match=OVERFLOW) as error:
+            method(HUGE_X)
+        assert "StandardScaler" in str(error.value)
+        assert "5.44e+14" in str(error.value)  # the largest |value| of X
+    with pytest.raises(FloatingPointError, match=OVERFLOW):
+        list(clf.staged_predict_proba(HUGE_X))
+
+
+def test_overflowing_regressor_outputs_raise_instead_of_nan_predictions():
+    reg = SnapshotEnsembleRegressor(hidden_layer_sizes=(3,), n_cycles=2, epochs=2, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(HUGE_X, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(FloatingPointError, match=OVERFLOW.replace(".* rows", ".*for 4 of 4 rows")):
+        reg.predict(HUGE_X)
+    with pytest.raises(FloatingPointError, match=OVERFLOW):
+        reg.predict(HUGE_X, return_std=True)

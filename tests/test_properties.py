@@ -122,7 +122,12 @@ def test_fit_and_predict_succeed_or_fail_clearly(data):
     except Exception as error:  # noqa: BLE001 - the property: nothing else escapes
         pytest.fail(f"unclear {type(error).__module__}.{type(error).__name__}: {error}")
     event("fitted")
-    _assert_correct(clf, X, y)
+    try:
+        _assert_correct(clf, X, y)
+    except CLEAR_ERRORS as error:
+        # e.g. unscaled inputs of order 1e14 whose float32 activations overflow
+        event(f"prediction refused: {type(error).__name__}: {str(error)[:40]}")
+        _assert_clear(error)
 
 
 @pytest.fixture(scope="module")
