@@ -275,6 +275,12 @@ class SnapshotEnsembleMixin:
         else:
             self.history_ = history
         self.snapshots_ = previous + snapshots
+        # Where each snapshot of this fit was taken, in units of learning_rates_.
+        offset = len(self.learning_rates_) if continuing else 0
+        taken = offset + np.cumsum(step_lengths // steps_per_unit)[: len(snapshots)] - 1
+        self.snapshot_units_ = (
+            np.concatenate([self.snapshot_units_, taken]) if continuing else taken
+        )
         self.learning_rates_ = (
             np.concatenate([self.learning_rates_, rates]) if continuing else rates
         )

@@ -148,6 +148,9 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
         The learning rate of every training step (every epoch with
         ``lr_update="epoch"``), as planned for the whole fit.
+    snapshot_units_ : ndarray of shape (n_snapshots,)
+        Index into ``learning_rates_`` of the step (epoch) after which each snapshot
+        was taken, in the order of ``snapshots_``.
     model_ : keras.Model
         The trained network (its weights are those of the last snapshot).
     history_ : dict of list

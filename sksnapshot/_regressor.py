@@ -98,6 +98,9 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
         One entry per cycle, oldest first, in the form of ``model_.get_weights()``.
     learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
         The learning rate used at every training step (or epoch).
+    snapshot_units_ : ndarray of shape (n_snapshots,)
+        Index into ``learning_rates_`` of the step (epoch) after which each snapshot
+        was taken, in the order of ``snapshots_``.
     n_members_ : int
         Number of last snapshots chosen on held-out rows; only with ``n_members="auto"``.
     holdout_losses_ : ndarray of shape (n_snapshots,)

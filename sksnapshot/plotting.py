@@ -17,8 +17,6 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._schedule import cycle_lengths
-
 __all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
 
 
@@ -51,22 +49,6 @@ def _snapshot_estimator(estimator, X=None):
         )
     check_is_fitted(estimator)
     return estimator, X
-
-
-def _snapshot_units(rates, n_snapshots):
-    """Index of the last unit of every cycle, read off a fitted estimator's rates.
-
-    A cycle ends where the next one restarts (the rate jumps up) and at the end of the
-    run; this also covers several ``warm_start`` fits with different ``n_cycles``. When
-    the rate is flat (``min_learning_rate == max_learning_rate``, or one-unit cycles),
-    the cycles of one fit are recovered from ``cycle_lengths``.
-    """
-    rates = np.asarray(rates)
-    ends = np.flatnonzero(np.diff(rates) > 0)
-    ends = np.append(ends, len(rates) - 1)
-    if len(ends) != n_snapshots:
-        ends = np.cumsum(cycle_lengths(len(rates), n_snapshots)) - 1
-    return ends
 
 
 class LearningRateDisplay:
@@ -138,7 +120,7 @@ class LearningRateDisplay:
         """
         estimator, _ = _snapshot_estimator(estimator)
         rates = estimator.learning_rates_
-        units = _snapshot_units(rates, len(estimator.snapshots_))
+        units = estimator.snapshot_units_
         unit = "step" if estimator.lr_update == "batch" else "epoch"
         return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
 

@@ -199,3 +199,42 @@ def test_plotting_imports_without_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_learning_rate_display_marks_the_recorded_snapshots_when_rates_are_flat(blobs):
+    # A flat rate has no restarts to read the cycle ends from: the fit records them.
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(4,),
+        n_cycles=3,
+        epochs=7,
+        lr_update="epoch",
+        cycle_length_mult=2,  # cycles of 1, 2 and 4 epochs
+        max_learning_rate=0.05,
+        min_learning_rate=0.05,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.snapshot_units_.tolist() == [0, 2, 6]
+    display = LearningRateDisplay.from_estimator(clf)
+    assert display.snapshot_units.tolist() == [0, 2, 6]
+    np.testing.assert_array_equal(display.snapshot_markers_.get_xdata(), [1, 3, 7])
+
+
+def test_snapshot_units_cover_only_the_snapshots_taken(blobs):
+    X, y = blobs
+
+    class StopAfterFirstCycle(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(4,),
+        n_cycles=3,
+        epochs=6,
+        lr_update="epoch",
+        callbacks=[StopAfterFirstCycle()],
+        random_state=0,
+    ).fit(X, y)
+    assert len(clf.snapshots_) == 1
+    assert clf.snapshot_units_.tolist() == [1]  # the first cycle's 2 epochs
+    assert len(clf.learning_rates_) == 6  # as planned for the whole fit
