@@ -1,6 +1,7 @@
 """The documentation builds with warnings as errors, gallery included (quick mode)."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def test_sphinx_build_without_warnings(tmp_path):
         "user_guide",
         "when_does_it_help",
         "scaling",
+        "performance",
         "robustness",
         "api",
         "changelog",
@@ -53,6 +55,12 @@ def test_sphinx_build_without_warnings(tmp_path):
     ]
     for page in pages:
         assert (html / f"{page}.html").exists(), page
+    # The user guide's learning-rate figure, drawn at build time by the plot directive.
+    guide = (html / "user_guide.html").read_text()
+    figures = re.findall(r'<img[^>]+src="(_images/user_guide-[^"]+\.png)"', guide)
+    assert figures, "the user guide has no learning-rate figure"
+    assert all((html / figure).is_file() for figure in figures)
+    assert "reference_tutorial_settings.png" in guide  # the ensemble curve
     for name in ["SnapshotEnsembleClassifier", "SnapshotEnsembleRegressor"]:
         assert (html / "generated" / f"sksnapshot.{name}.html").exists(), name
     for example in ["plot_reference_experiment", "plot_compare_estimators", "plot_grid_search"]:
