@@ -1,5 +1,6 @@
 """The documentation builds with warnings as errors, gallery included (quick mode)."""
 
+import importlib
 import os
 import re
 import shutil
@@ -10,6 +11,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("module", ["sksnapshot", "sksnapshot.plotting", "sksnapshot.experiments"])
+def test_every_public_name_is_in_the_api_reference(module):
+    api = (ROOT / "docs" / "api.rst").read_text()
+    names = importlib.import_module(module).__all__
+    # Listed in an autosummary under ".. currentmodule:: <module>".
+    sections = re.split(r"^\.\. currentmodule:: ", api, flags=re.M)
+    listed = {
+        line.strip()
+        for section in sections
+        if section.split("\n", 1)[0].strip() == module
+        for line in section.splitlines()
+        if line.startswith("   ") and not line.strip().startswith(":")
+    }
+    missing = sorted(set(names) - listed)
+    assert not missing, f"not in docs/api.rst: {missing}"
 
 
 @pytest.mark.slow
