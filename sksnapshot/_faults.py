@@ -121,8 +121,12 @@ def checked_outputs(estimator, outputs, X):
     ``outputs`` has the rows on its second-to-last axis (one member, the mean of the
     members, or every member stacked in front).
     """
+    # A NaN or inf anywhere makes the sum non-finite: one cheap pass in the usual case.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(outputs.sum()):
+            return outputs
     finite = np.isfinite(outputs)
-    if finite.all():
+    if finite.all():  # finite values whose sum overflowed
         return outputs
     bad = ~finite.all(axis=-1)
     bad_rows = int(bad.reshape(-1, bad.shape[-1]).any(axis=0).sum())

@@ -289,3 +289,20 @@ def test_overflowing_regressor_outputs_raise_instead_of_nan_predictions():
         reg.predict(HUGE_X)
     with pytest.raises(FloatingPointError, match=OVERFLOW):
         reg.predict(HUGE_X, return_std=True)
+
+
+def test_checked_outputs_counts_rows_and_accepts_large_finite_outputs():
+    from sksnapshot._faults import checked_outputs
+
+    clf = SnapshotEnsembleClassifier()
+    X = np.array([[1.0], [-250.0], [3.0]])
+    members = np.zeros((2, 3, 2))
+    members[1, 0, 1] = np.nan  # member 2, row 1
+    members[0, 2, 0] = np.inf  # member 1, row 3
+    with pytest.raises(FloatingPointError, match=r"for 2 of 3 rows .* \|value\| here: 250\)"):
+        checked_outputs(clf, members, X)
+    with pytest.raises(FloatingPointError, match="for 1 of 3 rows"):
+        checked_outputs(clf, members[1], X)  # one member (or the members' mean)
+    # Finite outputs pass unchanged, also when their sum overflows float64.
+    large = np.full((2, 3, 2), 1e308)
+    assert checked_outputs(clf, large, X) is large
