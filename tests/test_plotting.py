@@ -108,21 +108,6 @@ def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_pa
     assert len(clf.snapshots_) == 5
 
 
-def test_learning_rate_display_flat_rate_falls_back_to_cycle_lengths(blobs):
-    X, y = blobs
-    clf = SnapshotEnsembleClassifier(
-        hidden_layer_sizes=(4,),
-        n_cycles=3,
-        epochs=7,
-        lr_update="epoch",
-        max_learning_rate=0.01,
-        min_learning_rate=0.01,
-        random_state=0,
-    ).fit(X, y)
-    display = LearningRateDisplay.from_estimator(clf)
-    assert display.snapshot_units.tolist() == [2, 4, 6]  # cycles of 3, 2, 2 epochs
-
-
 def test_ensemble_curve_display_from_estimator(blobs, tiny_params):
     X, y = blobs
     clf = SnapshotEnsembleClassifier(**tiny_params).fit(X[:200], y[:200])
@@ -201,7 +186,11 @@ def test_plotting_imports_without_matplotlib():
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def test_learning_rate_display_marks_the_recorded_snapshots_when_rates_are_flat(blobs):
+@pytest.mark.parametrize(
+    "mult, units",
+    [(1, [2, 4, 6]), (2, [0, 2, 6])],  # cycles of 3, 2, 2 epochs; of 1, 2, 4 epochs
+)
+def test_learning_rate_display_marks_the_recorded_snapshots_when_rates_are_flat(blobs, mult, units):
     # A flat rate has no restarts to read the cycle ends from: the fit records them.
     X, y = blobs
     clf = SnapshotEnsembleClassifier(
@@ -209,15 +198,15 @@ def test_learning_rate_display_marks_the_recorded_snapshots_when_rates_are_flat(
         n_cycles=3,
         epochs=7,
         lr_update="epoch",
-        cycle_length_mult=2,  # cycles of 1, 2 and 4 epochs
+        cycle_length_mult=mult,
         max_learning_rate=0.05,
         min_learning_rate=0.05,
         random_state=0,
     ).fit(X, y)
-    assert clf.snapshot_units_.tolist() == [0, 2, 6]
+    assert clf.snapshot_units_.tolist() == units
     display = LearningRateDisplay.from_estimator(clf)
-    assert display.snapshot_units.tolist() == [0, 2, 6]
-    np.testing.assert_array_equal(display.snapshot_markers_.get_xdata(), [1, 3, 7])
+    assert display.snapshot_units.tolist() == units
+    np.testing.assert_array_equal(display.snapshot_markers_.get_xdata(), np.add(units, 1))
 
 
 def test_snapshot_units_cover_only_the_snapshots_taken(blobs):
