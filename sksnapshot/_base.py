@@ -256,7 +256,7 @@ class SnapshotEnsembleMixin:
         train, valid = split_validation(arrays, fit_args.get("validation_split", 0.0))
         batch_size = fit_args.get("batch_size") or 32
         batch_size = len(train[0]) if batch_size == -1 else min(batch_size, len(train[0]))
-        rates, steps_per_unit, step_lengths = self._plan(len(train[0]), epochs, batch_size)
+        rates, ends, steps_per_unit, step_lengths = self._plan(len(train[0]), epochs, batch_size)
 
         continuing = warm_start and hasattr(self, "snapshots_")
         previous = list(self.snapshots_) if continuing else []
@@ -277,7 +277,7 @@ class SnapshotEnsembleMixin:
         self.snapshots_ = previous + snapshots
         # Where each snapshot of this fit was taken, in units of learning_rates_.
         offset = len(self.learning_rates_) if continuing else 0
-        taken = offset + np.cumsum(step_lengths // steps_per_unit)[: len(snapshots)] - 1
+        taken = offset + ends[: len(snapshots)]
         self.snapshot_units_ = (
             np.concatenate([self.snapshot_units_, taken]) if continuing else taken
         )
@@ -288,7 +288,7 @@ class SnapshotEnsembleMixin:
             self.n_members_ = self._select_n_members(holdout)
 
     def _plan(self, n_train, epochs, batch_size):
-        """Rates per unit, steps per unit and cycle lengths in steps for one fit."""
+        """Rates per unit, snapshot units, steps per unit and cycle lengths in steps."""
         per_epoch = steps_per_epoch(n_train, batch_size)
         if self.lr_update == "batch":
             n_units, steps_per_unit, unit = epochs * per_epoch, 1, "training steps"
@@ -309,7 +309,7 @@ class SnapshotEnsembleMixin:
             cycle_length_mult=self.cycle_length_mult,
             max_learning_rate_decay=self.max_learning_rate_decay,
         )
-        return rates, steps_per_unit, np.diff(np.r_[-1, ends]) * steps_per_unit
+        return rates, ends, steps_per_unit, np.diff(np.r_[-1, ends]) * steps_per_unit
 
     def _train_cycles(
         self, train, valid, schedule, step_lengths, batch_size, fit_args, first_cycle
@@ -486,8 +486,8 @@ class SnapshotEnsembleMixin:
         n_train = self._n_train_rows(int(n_samples))
         batch_size = self.batch_size or 32
         batch_size = n_train if batch_size == -1 else min(batch_size, n_train)
-        rates, steps_per_unit, step_lengths = self._plan(n_train, self.epochs, batch_size)
-        return rates, np.cumsum(step_lengths // steps_per_unit) - 1
+        rates, ends, _, _ = self._plan(n_train, self.epochs, batch_size)
+        return rates, ends
 
     # -- scikit-learn API ----------------------------------------------------------
     def fit(self, X, y, sample_weight=None, **kwargs):
