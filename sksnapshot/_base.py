@@ -285,7 +285,7 @@ class SnapshotEnsembleMixin:
             np.concatenate([self.learning_rates_, rates]) if continuing else rates
         )
         if holdout is not None:
-            self.n_members_ = self._select_n_members(holdout)
+            self.holdout_losses_ = self._holdout_losses(holdout)
 
     def _plan(self, n_train, epochs, batch_size):
         """Rates per unit, snapshot units, steps per unit and cycle lengths in steps."""
@@ -520,24 +520,35 @@ class SnapshotEnsembleMixin:
         X, _ = self._validate_data(X, reset=False)
         return self.feature_encoder_.transform(X)
 
-    def _members(self):
-        """The snapshots that predict: the last ``n_members`` of ``snapshots_``."""
+    @property
+    def n_members_(self):
+        """Number of last snapshots that predict under the current ``n_members``.
+
+        All snapshots for ``None``; ``n_members`` itself for an int; for ``"auto"`` the
+        count of smallest held-out loss (``holdout_losses_``) chosen during ``fit``.
+        """
+        if not hasattr(self, "snapshots_"):
+            raise AttributeError(f"This {type(self).__name__} is not fitted: no n_members_.")
         n_members = self.n_members
         if n_members is None:
-            return self.snapshots_
+            return len(self.snapshots_)
         if n_members == "auto":
-            if not hasattr(self, "n_members_"):
+            if not hasattr(self, "holdout_losses_"):
                 raise ValueError(
                     "n_members='auto' is chosen during fit on held-out rows; this "
                     "estimator was fitted with another n_members. Fit it again."
                 )
-            n_members = self.n_members_
+            return best_member_count(self.holdout_losses_)
         if n_members > len(self.snapshots_):
             raise ValueError(
                 f"n_members={n_members} but only {len(self.snapshots_)} snapshots were "
                 f"taken (n_cycles={self.n_cycles}); use n_members=None for all of them."
             )
-        return self.snapshots_[-n_members:]
+        return int(n_members)
+
+    def _members(self):
+        """The snapshots that predict: the last ``n_members_`` of ``snapshots_``."""
+        return self.snapshots_[-self.n_members_ :]
 
     def _raw_members(self, X, snapshots):
         """Network outputs of every snapshot: (n_snapshots, n_samples, n_outputs)."""
@@ -563,12 +574,10 @@ class SnapshotEnsembleMixin:
             total += output
             yield total / k
 
-    def _select_n_members(self, holdout):
-        """``n_members="auto"``: the count of last snapshots with the lowest held-out loss."""
+    def _holdout_losses(self, holdout):
+        """``n_members="auto"``: held-out loss of the ensembles of the last k snapshots."""
         X, y, *weight = holdout
         weight = weight[0] if weight else None
-        losses = [
-            self._holdout_loss(raw, y, weight) for raw in self._staged_raw(X, self.snapshots_)
-        ]
-        self.holdout_losses_ = np.asarray(losses)
-        return best_member_count(losses)
+        return np.asarray(
+            [self._holdout_loss(raw, y, weight) for raw in self._staged_raw(X, self.snapshots_)]
+        )

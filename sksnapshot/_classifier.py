@@ -136,7 +136,9 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     Attributes
     ----------
     n_members_ : int
-        Number of last snapshots chosen on held-out rows; only with ``n_members="auto"``.
+        Number of last snapshots that predict under the current ``n_members``: all of
+        them for ``None``, ``n_members`` for an int, and with ``"auto"`` the count
+        whose ensemble had the lowest held-out loss (``holdout_losses_``).
     holdout_losses_ : ndarray of shape (n_snapshots,)
         Held-out log loss of the ensemble of the last k snapshots, k = 1..M; only with
         ``n_members="auto"``.

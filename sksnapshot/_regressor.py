@@ -94,6 +94,13 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
 
     Attributes
     ----------
+    n_members_ : int
+        Number of last snapshots that predict under the current ``n_members``: all of
+        them for ``None``, ``n_members`` for an int, and with ``"auto"`` the count
+        whose ensemble had the lowest held-out loss (``holdout_losses_``).
+    holdout_losses_ : ndarray of shape (n_snapshots,)
+        Held-out mean squared error of the ensemble of the last k snapshots, k = 1..M;
+        only with ``n_members="auto"``.
     snapshots_ : list of list of ndarray
         One entry per cycle, oldest first, in the form of ``model_.get_weights()``.
     learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
@@ -101,11 +108,6 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
     snapshot_units_ : ndarray of shape (n_snapshots,)
         Index into ``learning_rates_`` of the step (epoch) after which each snapshot
         was taken, in the order of ``snapshots_``.
-    n_members_ : int
-        Number of last snapshots chosen on held-out rows; only with ``n_members="auto"``.
-    holdout_losses_ : ndarray of shape (n_snapshots,)
-        Held-out mean squared error of the ensemble of the last k snapshots; only with
-        ``n_members="auto"``.
     model_ : keras.Model
         The trained network (its weights are those of the last snapshot).
     history_ : dict of list

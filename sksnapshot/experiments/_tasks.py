@@ -52,11 +52,7 @@ class Metric:
 
 def members_used(estimator):
     """How many snapshots a fitted snapshot ensemble predicts with."""
-    n_members = estimator.n_members
-    if n_members == "auto":
-        return int(estimator.n_members_)
-    n_snapshots = len(estimator.snapshots_)
-    return n_snapshots if n_members is None else min(int(n_members), n_snapshots)
+    return int(estimator.n_members_)
 
 
 def _snapshot_estimator(estimator):
