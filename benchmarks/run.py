@@ -27,7 +27,7 @@ Targets (issue 4):
    bytes); the peak memory of predict_proba on 1M rows (bounded: chunks of 8192 rows).
 
 Also: the accuracy of the reference experiment over seeds, fast path against the plain
-Keras path (``sksnapshot._plain``), next to the figures in REFERENCE.md.
+Keras path (``tests/_plain.py``), next to the figures in REFERENCE.md.
 """
 
 import argparse
@@ -546,7 +546,8 @@ def accuracy(args):
 
     from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths
     from sksnapshot._mlp import build_mlp
-    from sksnapshot._plain import plain_snapshot_fit
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+    from _plain import plain_snapshot_fit  # the plain Model.fit reference (tests/_plain.py)
     from sksnapshot.experiments import REFERENCE_PARAMS, snapshot_scores
 
     X, y, X_test, y_test = reference()

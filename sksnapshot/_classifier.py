@@ -1,23 +1,22 @@
 """SnapshotEnsembleClassifier: a snapshot ensemble of Keras networks as a classifier."""
 
 import numpy as np
-from scikeras.wrappers import KerasClassifier
+from sklearn.base import ClassifierMixin
 from sklearn.metrics import log_loss
-from sklearn.model_selection import train_test_split
-from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight
 
-from ._base import SnapshotEnsembleMixin
-from ._ensemble import hard_vote, vote_fractions
+from ._base import BaseSnapshotEnsemble
+from ._ensemble import staged_votes, vote
 from ._mlp import build_mlp
 from ._validation import check_label_types
 
 __all__ = ["SnapshotEnsembleClassifier"]
 
 
-class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
+class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     """Snapshot ensemble classifier: train one network once, predict with M of its snapshots.
 
     One ``fit`` trains one Keras network with a cyclic learning rate, cosine annealing
@@ -197,10 +196,10 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
     """
 
     _parameter_constraints = {
-        **SnapshotEnsembleMixin._parameter_constraints,
+        **BaseSnapshotEnsemble._parameter_constraints,
         "voting": [StrOptions({"soft", "hard"})],
     }
-    _predict_params = (*SnapshotEnsembleMixin._predict_params, "voting")
+    _predict_params = (*BaseSnapshotEnsemble._predict_params, "voting")
 
     def __init__(
         self,
@@ -285,15 +284,8 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         model.compile(**{**compile_kwargs, "loss": loss})
         return model
 
-    def _holdout_split(self, arrays, seed):
-        """Stratified held-out rows for ``n_members="auto"`` (as MLPClassifier's)."""
-        parts = train_test_split(
-            *arrays,
-            test_size=self.validation_fraction,
-            stratify=arrays[1].reshape(len(arrays[1]), -1)[:, 0],
-            random_state=seed,
-        )
-        return tuple(parts[0::2]), tuple(parts[1::2])
+    def _stratify_holdout(self):
+        return True  # as MLPClassifier's validation split
 
     def _holdout_loss(self, raw, y, sample_weight):
         labels = np.arange(self.n_classes_)
@@ -303,8 +295,8 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         proba = proba / proba.sum(axis=1, keepdims=True)  # float32 outputs: renormalise
         return log_loss(y, proba, labels=labels, sample_weight=sample_weight)
 
-    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
-        if y is not None and reset:
+    def _validate_training_data(self, X, y, reset):
+        if reset:
             check_label_types(self, y)
             y_shape = np.asarray(y).shape
             if len(y_shape) == 2 and y_shape[1] > 1:
@@ -313,8 +305,8 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
                     f"targets: y has shape {y_shape}. Fit one classifier per output, "
                     "e.g. with sklearn.multioutput.MultiOutputClassifier."
                 )
-        X, y = super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
-        if y is not None and reset:
+        X, y = super()._validate_training_data(X, y, reset)
+        if reset:
             check_classification_targets(y)
             labels = np.unique(y)
             if labels.size < 2:
@@ -325,30 +317,24 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
                 )
         return X, y
 
-    def fit(self, X, y, sample_weight=None, **kwargs):
-        """Train one network through ``n_cycles`` cosine cycles, keeping a snapshot of each.
+    def _training_weights(self, X, y, sample_weight):
+        """``sample_weight`` times the ``class_weight`` of every row's class."""
+        if self.class_weight is not None:
+            classes = compute_sample_weight(class_weight=self.class_weight, y=y)
+            sample_weight = (
+                classes
+                if sample_weight is None
+                else (_check_sample_weight(sample_weight, X, dtype=np.float64) * classes)
+            )
+        return super()._training_weights(X, y, sample_weight)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows (dense; sparse input is refused).
-        y : array-like of shape (n_samples,)
-            Class labels (strings or any integers).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows; rows of weight 0 are left out of training.
-        **kwargs
-            Passed to scikeras (``epochs`` overrides the parameter for this call).
-
-        Returns
-        -------
-        self : SnapshotEnsembleClassifier
-            The fitted estimator.
-        """
-        self._check_snapshot_params()
-        if sample_weight is not None:
-            # scikeras multiplies class weights into this array in place: work on a copy.
-            sample_weight = np.array(sample_weight, dtype=np.float64, copy=True)
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+    def _check_combination(self):
+        if self.voting == "hard" and self.combine == "weights":
+            raise ValueError(
+                "voting='hard' needs several members to vote, but combine='weights' "
+                "averages the members' weights into one network. Use voting='soft' "
+                "with combine='weights', or combine='members' for hard voting."
+            )
 
     # -- prediction -----------------------------------------------------------------
     def _probabilities(self, raw):
@@ -365,9 +351,24 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
 
     def _member_probas(self, X, snapshots):
         """Every snapshot's class probabilities: (n_snapshots, n_samples, n_classes)."""
-        if self.combine == "weights":
-            return self._probabilities(self._raw_ensemble(X, snapshots))[np.newaxis]
-        return self._probabilities(self._raw_members(X, snapshots))
+        return self._probabilities(self._member_outputs(X, snapshots))
+
+    def _combined(self, X, snapshots):
+        """(probabilities, class indices) of the ensemble of ``snapshots``."""
+        if self.voting == "hard":
+            return vote(self._member_probas(X, snapshots), "hard")
+        proba = self._probabilities(self._ensemble_outputs(X, snapshots))
+        return proba, np.argmax(proba, axis=1)
+
+    def _staged(self, X):
+        """Yield (probabilities, class indices) of the last k snapshots, k = 1..M."""
+        X = self._prepare(X)
+        if self.voting == "hard":
+            yield from staged_votes(self._member_probas(X, self.snapshots_), "hard")
+            return
+        for raw in self._staged_outputs(X, self.snapshots_):
+            proba = self._probabilities(raw)
+            yield proba, np.argmax(proba, axis=1)
 
     def predict_proba(self, X):
         """Class probabilities of the ensemble of the last ``n_members`` snapshots.
@@ -384,11 +385,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
             ``voting="soft"``; the fraction of members voting for each class with
             ``voting="hard"``.
         """
-        X = self._prepare(X)
-        members = self._members()
-        if self.voting == "hard":
-            return vote_fractions(self._member_probas(X, members))
-        return self._probabilities(self._raw_ensemble(X, members))
+        return self._combined(self._prepare(X), self._members())[0]
 
     def predict(self, X):
         """The class chosen by the ensemble for every row.
@@ -404,11 +401,8 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
             Labels of the same kind as those seen in ``fit``: the most probable class
             (``voting="soft"``) or the majority vote (``voting="hard"``).
         """
-        if self.voting == "hard":
-            X = self._prepare(X)
-            return self.classes_[hard_vote(self._member_probas(X, self._members()))]
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        indices = self._combined(self._prepare(X), self._members())[1]
+        return self.classes_[indices]
 
     def member_predict_proba(self, X):
         """Class probabilities of every snapshot on its own, oldest first.
@@ -422,24 +416,7 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         -------
         proba : ndarray of shape (n_snapshots, n_samples, n_classes)
         """
-        return self._probabilities(self._raw_members(self._prepare(X), self.snapshots_))
-
-    def _staged(self, X):
-        """Yield (probabilities, label indices) of the last k snapshots, k = 1..M."""
-        X = self._prepare(X)
-        if self.voting == "hard":
-            if self.combine == "members":
-                probas = self._probabilities(self._raw_members(X, self.snapshots_))
-            for k in range(1, len(self.snapshots_) + 1):
-                if self.combine == "members":
-                    last = probas[-k:]
-                else:
-                    last = self._member_probas(X, self.snapshots_[-k:])
-                yield vote_fractions(last), hard_vote(last)
-            return
-        for raw in self._staged_raw(X, self.snapshots_):
-            proba = self._probabilities(raw)
-            yield proba, np.argmax(proba, axis=1)
+        return self._member_probas(self._prepare(X), self.snapshots_)
 
     def staged_predict_proba(self, X):
         """Probabilities of the ensemble of the last k snapshots, for k = 1..n_snapshots.
@@ -472,9 +449,3 @@ class SnapshotEnsembleClassifier(SnapshotEnsembleMixin, KerasClassifier):
         """
         for _, indices in self._staged(X):
             yield self.classes_[indices]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags()
-        return tags

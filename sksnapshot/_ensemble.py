@@ -1,11 +1,97 @@
-"""Combining snapshots: soft and hard voting, weight averaging, choosing how many to keep.
+"""Combining snapshots: member or weight averaging, soft and hard voting, how many to keep.
 
-Pure numpy functions on member outputs or member weights, tested without training.
+Every prediction method of the estimators combines its members here:
+:func:`combine_members` and :func:`staged_combinations` average the members' outputs or
+their weights (``combine``), :func:`vote` and :func:`staged_votes` turn members' class
+probabilities into soft or hard votes (``voting``). Numpy functions of member outputs
+or weights (the network's forward pass is passed in), tested without training.
 """
 
 import numpy as np
 
-__all__ = ["average_weights", "best_member_count", "hard_vote", "vote_fractions"]
+__all__ = [
+    "average_weights",
+    "best_member_count",
+    "combine_members",
+    "hard_vote",
+    "staged_combinations",
+    "staged_votes",
+    "vote",
+    "vote_fractions",
+]
+
+
+def combine_members(outputs, snapshots, combine):
+    """The ensemble's output: the mean of the members' outputs, or of their weights.
+
+    Parameters
+    ----------
+    outputs : callable
+        ``outputs(snapshots, reduce=None)``: the network's outputs under every snapshot
+        (``(n_members, n_samples, n_outputs)``), or their mean with ``reduce="mean"``.
+    snapshots : list of list of ndarray
+        The members' weights.
+    combine : {"members", "weights"}
+        ``"members"`` averages the outputs; ``"weights"`` evaluates the network once,
+        under the members' averaged weights.
+
+    Returns
+    -------
+    output : ndarray of shape (n_samples, n_outputs)
+    """
+    if combine == "weights":
+        return outputs([average_weights(snapshots)])[0]
+    return outputs(snapshots, reduce="mean")
+
+
+def staged_combinations(outputs, snapshots, combine):
+    """Yield the output of the ensemble of the last k snapshots, for k = 1..len(snapshots).
+
+    As :func:`combine_members`, with every member evaluated once for ``"members"``.
+    """
+    if combine == "weights":
+        for k in range(1, len(snapshots) + 1):
+            yield combine_members(outputs, snapshots[-k:], combine)
+        return
+    members = outputs(snapshots)
+    total = np.zeros_like(members[0])
+    for k, output in enumerate(members[::-1], start=1):
+        total += output
+        yield total / k
+
+
+def vote(member_probas, voting):
+    """Probabilities and class indices of the ensemble of ``member_probas``.
+
+    Parameters
+    ----------
+    member_probas : ndarray of shape (n_members, n_samples, n_classes)
+    voting : {"soft", "hard"}
+        ``"soft"``: mean probabilities and their argmax. ``"hard"``: the fraction of
+        members voting for each class and the majority (see :func:`hard_vote`).
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+    indices : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[[0.9, 0.1]], [[0.4, 0.6]], [[0.2, 0.8]]])
+    >>> vote(p, "hard")[1].tolist(), vote(p, "soft")[1].tolist()
+    ([1], [1])
+    """
+    if voting == "hard":
+        return vote_fractions(member_probas), hard_vote(member_probas)
+    proba = member_probas.mean(axis=0)
+    return proba, np.argmax(proba, axis=1)
+
+
+def staged_votes(member_probas, voting):
+    """Yield :func:`vote` of the last k members, for k = 1..n_members."""
+    for k in range(1, len(member_probas) + 1):
+        yield vote(member_probas[-k:], voting)
 
 
 def average_weights(snapshots):

@@ -94,10 +94,10 @@ def conclude_training(estimator, snapshotter):
 def restored_on_failure(estimator):
     """Run a ``fit``; if it raises, put the estimator's attributes back as they were.
 
-    scikeras resets some fitted attributes (``classes_``) before it validates the
-    data, and rebuilds the network before it trains: without this, a failed ``fit``
-    on a fitted estimator would leave it half-fitted. A network that a warm-started fit
-    trained in place is set back to its last snapshot's weights.
+    ``fit`` replaces fitted attributes (``classes_``, ``model_``) before it trains:
+    without this, a failed ``fit`` on a fitted estimator would leave it half-fitted. A
+    network that a warm-started fit trained in place is set back to its last
+    snapshot's weights.
     """
     state = dict(vars(estimator))
     try:

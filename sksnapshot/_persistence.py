@@ -30,6 +30,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ._scikeras import rebuild_target_encoder
+
 __all__ = ["load", "save"]
 
 FORMAT = "sksnapshot-estimator"
@@ -39,7 +41,7 @@ _JSON, _ARRAYS, _MODEL = "estimator.json", "arrays.npz", "model.keras"
 _MODEL_PARAM = "model_param.keras"
 
 # Fitted attributes rebuilt on load instead of stored.
-_REBUILT = ("model_", "target_encoder_", "feature_encoder_", "_fit_callbacks", "_predict_callbacks")
+_REBUILT = ("model_", "target_encoder_")
 # The Keras namespaces a class given as a parameter may come from (optimizer=keras.optimizers.Adam).
 _KERAS_NAMESPACES = ("optimizers", "losses", "metrics", "callbacks", "layers", "activations")
 
@@ -51,13 +53,13 @@ class _Unstorable(TypeError):
 def _estimator_classes():
     import sksnapshot
 
-    from ._base import SnapshotEnsembleMixin
+    from ._base import BaseSnapshotEnsemble
 
     return {
         name: obj
         for name in sksnapshot.__all__
         if isinstance(obj := getattr(sksnapshot, name), type)
-        and issubclass(obj, SnapshotEnsembleMixin)
+        and issubclass(obj, BaseSnapshotEnsemble)
     }
 
 
@@ -435,17 +437,6 @@ def load(path, *, custom_objects=None, params=None):
 
 
 def _rebuild_fitted_state(estimator, model):
-    """What ``fit`` built besides the stored attributes: the network and the encoders."""
+    """What ``fit`` built besides the stored attributes: the network and the target encoder."""
     estimator.model_ = model
-    # The encoders are refitted on stand-in data of the stored kind: the classes (a
-    # classifier's encoder learns nothing else) or one row of the stored shape and dtype.
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None:
-        dummy_y = classes
-    else:
-        shape = (1,) if estimator.y_ndim_ == 1 else (1, estimator.n_outputs_expected_)
-        dummy_y = np.zeros(shape, dtype=estimator.y_dtype_)
-    estimator.target_encoder_ = estimator.target_encoder.fit(dummy_y)
-    dummy_X = np.zeros((1, *estimator.X_shape_[1:]), dtype=estimator.X_dtype_)
-    estimator.feature_encoder_ = estimator.feature_encoder.fit(dummy_X)
-    estimator._initialize_callbacks()
+    estimator.target_encoder_ = rebuild_target_encoder(estimator)

@@ -6,34 +6,31 @@ far more than that per step and per epoch on its input pipeline and bookkeeping,
 estimators train through a :class:`TrainingProgram` instead: one ``tf.function`` that
 
 * holds the training rows as tensors and draws every data epoch's order in the graph
-  (:func:`~sksnapshot._training.epoch_order`, the same order as
-  :func:`~sksnapshot._training.batch_stream`),
+  (:func:`~sksnapshot._batches.epoch_order`, the same order as
+  :func:`~sksnapshot._batches.batch_stream`),
 * sets the optimizer's learning rate from the precomputed per-step table before each step,
 * and calls the model's own ``train_step`` (its loss, metrics, regularisers and any
   override of ``train_step`` apply), for as many steps as asked.
 
 Tracing that function costs more than running the reference fit's 2,000 steps, so a
 program is shared between fits whose networks are the same function of their weights
-(:func:`shared_program`): the default MLP with built-in Keras losses, metrics and
-optimizers. Such a program trains a private *template* copy of the network; the fit's
-own model, optimizer slots included, is copied in before and out after every call.
+(:func:`shared_program`, keyed by :func:`~sksnapshot._cache.program_key`): the default
+MLP with built-in Keras losses, metrics and optimizers. Such a program trains a private
+*template* copy of the network; the fit's own model, optimizer slots included, is copied
+in before and out after every call.
 """
-
-import collections
-import json
-import threading
-import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ._training import epoch_order
+from ._batches import epoch_order
+from ._cache import SharedCache
 
-__all__ = ["TrainingProgram", "network_key", "program_key", "shared_program"]
+__all__ = ["TrainingProgram", "shared_program"]
 
 #: Programs kept for reuse by later fits (each holds a traced graph and a template).
-MAX_SHARED_PROGRAMS = 8
+_SHARED = SharedCache(max_size=8)
 
 
 def _state(model):
@@ -164,184 +161,6 @@ class _TemplateBinding:
         return self.program(*args, source=self._source)
 
 
-#: Keras layers whose configuration and variables are their whole state: a network made
-#: of these alone computes the same function as any other with the same configuration.
-SHAREABLE_LAYERS = frozenset(
-    {
-        "InputLayer",
-        "Dense",
-        "Dropout",
-        "AlphaDropout",
-        "GaussianDropout",
-        "GaussianNoise",
-        "BatchNormalization",
-        "LayerNormalization",
-        "Activation",
-        "ReLU",
-        "LeakyReLU",
-        "ELU",
-        "PReLU",
-        "Softmax",
-        "Flatten",
-        "Reshape",
-        "Add",
-        "Concatenate",
-    }
-)
-
-
-def _shareable(config):
-    """True when a serialised configuration holds only Keras' own, shareable objects."""
-    if isinstance(config, dict):
-        # A lambda (its byte code under "value") or a Python function: user code.
-        if config.get("class_name") == "__lambda__" or ("value" in config and len(config) == 1):
-            return False
-        module = config.get("module")
-        if module is not None:
-            module = str(module)
-            if not module.startswith("keras"):
-                return False
-            if module.startswith("keras.layers") and config.get("class_name") not in (
-                SHAREABLE_LAYERS
-            ):
-                return False
-        return all(_shareable(v) for v in config.values())
-    if isinstance(config, (list, tuple)):
-        return all(_shareable(v) for v in config)
-    return config is None or isinstance(config, (str, int, float, bool))
-
-
-def _key(parts):
-    if not _shareable(parts):
-        return None
-    try:
-        return json.dumps(parts, sort_keys=True)
-    except (TypeError, ValueError):
-        return None
-
-
-def _renamed_references(value, names):
-    """``value`` with every ``keras_history`` layer reference renamed through ``names``."""
-    if isinstance(value, dict):
-        renamed = {k: _renamed_references(v, names) for k, v in value.items()}
-        history = value.get("keras_history")
-        if isinstance(history, (list, tuple)) and history and history[0] in names:
-            renamed["keras_history"] = [names[history[0]], *history[1:]]
-        return renamed
-    if isinstance(value, (list, tuple)):
-        return [_renamed_references(v, names) for v in value]
-    return value
-
-
-def _renamed_endpoints(endpoints, names):
-    """``input_layers`` / ``output_layers``: ``[name, i, j]`` or a list of those."""
-    if isinstance(endpoints, (list, tuple)) and endpoints and isinstance(endpoints[0], str):
-        return [names.get(endpoints[0], endpoints[0]), *endpoints[1:]]
-    if isinstance(endpoints, (list, tuple)):
-        return [_renamed_endpoints(e, names) for e in endpoints]
-    return endpoints
-
-
-def _network_config(model):
-    """The network's configuration with its names replaced by positions.
-
-    Layer and model names do not change what a network computes, and Keras numbers them
-    per process (``dense_3``, ``dense_4``, ...): two builds of the same network get the
-    same configuration here. Only functional and sequential networks of
-    :data:`SHAREABLE_LAYERS` (no nested models) are accepted; anything else raises.
-    """
-    config = keras.saving.serialize_keras_object(model)
-    if config.get("class_name") not in ("Functional", "Sequential") or config.get("module") not in (
-        "keras",
-        "keras.models",
-        "keras.src.models.functional",
-    ):
-        raise TypeError("only functional and sequential networks are shared")
-    inner = dict(config["config"])
-    layers = inner["layers"]
-    names = {}
-    for index, layer in enumerate(layers):
-        if layer.get("module") != "keras.layers":
-            raise TypeError("only built-in layers are shared")
-        names[layer["config"]["name"]] = f"layer_{index}"
-        if layer.get("name") is not None:
-            names[layer["name"]] = f"layer_{index}"
-    renamed = []
-    for layer in layers:
-        layer = _renamed_references(layer, names)
-        layer["config"] = {**layer["config"], "name": names[layer["config"]["name"]]}
-        if layer.get("name") is not None:
-            layer["name"] = names[layer["name"]]
-        renamed.append(layer)
-    inner["layers"] = renamed
-    inner["name"] = None
-    for endpoints in ("input_layers", "output_layers"):
-        if endpoints in inner:
-            inner[endpoints] = _renamed_endpoints(inner[endpoints], names)
-    return {
-        **{k: v for k, v in config.items() if k not in ("compile_config", "config")},
-        "config": inner,
-    }
-
-
-def network_key(model):
-    """A key equal for networks that compute the same function of their weights, or None.
-
-    Only functional and sequential networks of :data:`SHAREABLE_LAYERS` (the default
-    MLP, say) get one: their configuration (names included) then determines the function.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
-            config = _network_config(model)
-    except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
-        return None
-    return _key(
-        {
-            "model": config,
-            "floatx": keras.backend.floatx(),
-            "policy": keras.config.dtype_policy().name,
-        }
-    )
-
-
-def program_key(model, arrays):
-    """A key under which ``model``'s training program can be shared, or None.
-
-    As :func:`network_key`, and the compile configuration (loss, metrics, the optimizer
-    without its learning rate and name) and the training arrays' trailing shapes and
-    dtypes must match too, with built-in Keras objects only.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
-            model_config = _network_config(model)
-            compile_config = dict(model.get_compile_config() or {})
-            optimizer = keras.saving.serialize_keras_object(model.optimizer)
-    except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
-        return None
-    # The optimizer's learning rate is set by the program and its name only names its
-    # variables: neither changes the computation.
-    compile_config.pop("optimizer", None)
-    optimizer = {**optimizer, "config": dict(optimizer["config"])}
-    optimizer["config"].pop("learning_rate", None)
-    optimizer["config"].pop("name", None)
-    return _key(
-        {
-            "model": model_config,
-            "compile": compile_config,
-            "optimizer": optimizer,
-            "arrays": [[list(a.shape[1:]), np.dtype(a.dtype).name] for a in arrays],
-            "floatx": keras.backend.floatx(),
-            "policy": keras.config.dtype_policy().name,
-        }
-    )
-
-
-_SHARED = collections.OrderedDict()
-_SHARED_LOCK = threading.Lock()
-
-
 def _template(model):
     """An independent copy of ``model`` compiled the same way, with a built optimizer."""
     template = keras.models.clone_model(model)
@@ -360,16 +179,9 @@ def shared_program(model, arrays, key):
     """
     if key is None:
         return TrainingProgram(model, arrays)
-    with _SHARED_LOCK:
-        program = _SHARED.get(key)
-        if program is not None:
-            _SHARED.move_to_end(key)
+    program = _SHARED.get(key)
     if program is None:
-        program = TrainingProgram(_template(model), arrays, shared=True)
-        with _SHARED_LOCK:
-            _SHARED[key] = program
-            while len(_SHARED) > MAX_SHARED_PROGRAMS:
-                _SHARED.popitem(last=False)
+        program = _SHARED.add(key, TrainingProgram(_template(model), arrays, shared=True))
     try:
         return _TemplateBinding(program, model)
     except ValueError:  # a structure the key did not capture: train it on its own

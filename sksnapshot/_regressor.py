@@ -1,18 +1,16 @@
 """SnapshotEnsembleRegressor: a snapshot ensemble of Keras networks as a regressor."""
 
 import numpy as np
-from scikeras.wrappers import KerasRegressor
+from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error
-from sklearn.model_selection import train_test_split
-from sklearn.utils import RegressorTags
 
-from ._base import SnapshotEnsembleMixin
+from ._base import BaseSnapshotEnsemble
 from ._mlp import build_mlp
 
 __all__ = ["SnapshotEnsembleRegressor"]
 
 
-class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
+class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
     """Snapshot ensemble regressor: train one network once, predict with M of its snapshots.
 
     The regression twin of :class:`SnapshotEnsembleClassifier`, on scikeras'
@@ -157,36 +155,13 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
     def _y_check(self):
         return {"multi_output": True, "y_numeric": True}
 
-    def _holdout_split(self, arrays, seed):
-        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed)
-        return tuple(parts[0::2]), tuple(parts[1::2])
+    def _stratify_holdout(self):
+        return False
 
     def _holdout_loss(self, raw, y, sample_weight):
         return mean_squared_error(
             np.asarray(y).reshape(len(y), -1), raw, sample_weight=sample_weight
         )
-
-    def fit(self, X, y, sample_weight=None, **kwargs):
-        """Train one network through ``n_cycles`` cycles, keeping a snapshot of each.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows (dense; sparse input is refused).
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows; rows of weight 0 are left out of training.
-        **kwargs
-            Passed to scikeras (``epochs`` overrides the parameter for this call).
-
-        Returns
-        -------
-        self : SnapshotEnsembleRegressor
-            The fitted estimator.
-        """
-        self._check_snapshot_params()
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _shaped(self, raw):
         """Network outputs in the target's shape: drop the column of a 1-D target."""
@@ -214,13 +189,10 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
         """
         X = self._prepare(X)
         members = self._members()
+        mean = self._shaped(self._ensemble_outputs(X, members))
         if not return_std:
-            return self._shaped(self._raw_ensemble(X, members))
-        outputs = self._raw_members(X, members)
-        mean = outputs.mean(axis=0)
-        if self.combine == "weights":
-            mean = self._raw_ensemble(X, members)
-        return self._shaped(mean), self._shaped(outputs.std(axis=0))
+            return mean
+        return mean, self._shaped(self._member_outputs(X, members).std(axis=0))
 
     def member_predict(self, X):
         """Predictions of every snapshot on its own, oldest first.
@@ -234,7 +206,7 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
         -------
         y : ndarray of shape (n_snapshots, n_samples) or (n_snapshots, n_samples, n_outputs)
         """
-        return self._shaped(self._raw_members(self._prepare(X), self.snapshots_))
+        return self._shaped(self._member_outputs(self._prepare(X), self.snapshots_))
 
     def staged_predict(self, X):
         """Predictions of the ensemble of the last k snapshots, for k = 1..n_snapshots.
@@ -249,12 +221,10 @@ class SnapshotEnsembleRegressor(SnapshotEnsembleMixin, KerasRegressor):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The last item equals ``predict(X)`` with ``n_members=None``.
         """
-        for raw in self._staged_raw(self._prepare(X), self.snapshots_):
+        for raw in self._staged_outputs(self._prepare(X), self.snapshots_):
             yield self._shaped(raw)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.estimator_type = "regressor"
-        tags.regressor_tags = RegressorTags()
         tags.target_tags.multi_output = True
         return tags

@@ -1,91 +1,32 @@
-"""The training run: seeded mini-batches, one Keras epoch per cycle, many steps per call.
+"""The cycle driver: trains a built network through a training plan, one Keras epoch per cycle.
 
 Keras pays a fixed cost per epoch (~25 ms on numpy input) and per call of its compiled
-train step. A snapshot run therefore declares one Keras *epoch per cosine cycle* (so
+train step. A snapshot run therefore declares one Keras *epoch per cycle* (so
 ``on_epoch_end`` is a cycle end, where the snapshot is taken) and runs many steps per
 compiled call (:class:`~sksnapshot._program.TrainingProgram`, ``execution_size`` steps
 at a time) with :func:`run_cycles` in place of ``Model.fit``: the same callbacks, progress
-bar, history and validation, without Keras' per-step input pipeline. The data epochs
-are still reshuffled every pass, exactly as with ``Model.fit(shuffle=True)``: every
-epoch's row order is :func:`epoch_order`, a pure function of ``(seed, epoch)``;
-:func:`batch_stream` is the same sequence of mini-batches as a ``tf.data`` stream.
+bar, history and validation, without Keras' per-step input pipeline. Under a
+``tf.distribute`` strategy, ``Model.fit`` runs the same mini-batches
+(:func:`~sksnapshot._batches.batch_stream`). :func:`train_cycles` is the entry point.
+
+Layers: :mod:`._plan` (what to train) and :mod:`._batches` (in which order) →
+:mod:`._program` (the compiled steps) → this module → the estimators.
 """
 
-import math
+from contextlib import nullcontext
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = [
-    "batch_stream",
-    "cycle_groups",
-    "epoch_order",
-    "execution_size",
-    "run_cycles",
-    "split_validation",
-    "steps_per_epoch",
-]
+from ._batches import batch_stream
+from ._cache import program_key
+from ._program import shared_program
+from ._schedule import SnapshotLearningRateSchedule
+from ._snapshots import SnapshotCallback
+from ._tensorflow import released_graph_state
 
-
-def steps_per_epoch(n_samples, batch_size):
-    """Number of mini-batches in one pass over ``n_samples`` rows (the last may be short)."""
-    return math.ceil(n_samples / batch_size)
-
-
-def epoch_order(n_rows, seed, epoch, shuffle=True):
-    """Row order of data epoch ``epoch``: a stateless shuffle seeded with ``(seed, epoch)``.
-
-    A TensorFlow function of its arguments (usable inside a compiled function); with
-    ``shuffle`` False the rows keep their order. Returns an int64 tensor of ``n_rows``.
-    """
-    rows = tf.range(tf.cast(n_rows, tf.int64), dtype=tf.int64)
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
-    return tf.cond(
-        tf.cast(shuffle, tf.bool),
-        lambda: tf.random.experimental.stateless_shuffle(rows, seed=seed),
-        lambda: rows,
-    )
-
-
-def batch_stream(arrays, *, batch_size, start_step, n_steps, seed, shuffle=True):
-    """A ``tf.data.Dataset`` of ``n_steps`` mini-batches, starting at global step ``start_step``.
-
-    Data epoch ``e`` visits the rows in the order of a stateless shuffle seeded with
-    ``(seed, e)``, cut into batches of ``batch_size`` (the last one short). Because every
-    epoch's order is a pure function of ``(seed, e)``, the stream can begin at any step
-    without replaying the earlier ones, and two streams with the same seed are identical.
-
-    Parameters
-    ----------
-    arrays : tuple of ndarray
-        Arrays with the same number of rows (X, y and optionally sample weights).
-    batch_size : int
-        Rows per mini-batch.
-    start_step, n_steps : int
-        First global step of the stream and number of steps it yields.
-    seed : int
-        Seed of the per-epoch shuffles.
-    shuffle : bool, default=True
-        If False, every epoch visits the rows in their given order.
-    """
-    n_rows = len(arrays[0])
-    per_epoch = steps_per_epoch(n_rows, batch_size)
-    first_epoch, offset = divmod(start_step, per_epoch)
-    end_epoch = math.ceil((start_step + n_steps) / per_epoch)
-    tensors = tuple(tf.constant(a) for a in arrays)
-    seed = int(seed) % (2**31 - 1)
-
-    def epoch_batches(epoch):
-        rows = epoch_order(n_rows, seed, epoch, shuffle)
-        return tf.data.Dataset.from_tensor_slices(rows).batch(batch_size)
-
-    def gather(rows):
-        return tuple(tf.gather(t, rows) for t in tensors)
-
-    stream = tf.data.Dataset.range(first_epoch, end_epoch).flat_map(epoch_batches)
-    stream = stream.skip(offset).take(n_steps)
-    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+__all__ = ["cycle_groups", "execution_size", "run_cycles", "train_cycles"]
 
 
 def cycle_groups(step_lengths):
@@ -115,22 +56,6 @@ def execution_size(cycle_steps, cap=256, floor=16):
     """
     best = max(d for d in range(1, min(cap, cycle_steps) + 1) if cycle_steps % d == 0)
     return best if best >= floor or best == cycle_steps else cycle_steps
-
-
-def split_validation(arrays, validation_split):
-    """Split off the last ``validation_split`` fraction of rows, as ``Model.fit`` does."""
-    if not validation_split:
-        return arrays, None
-    n_rows = len(arrays[0])
-    n_train = int(n_rows * (1.0 - validation_split))
-    if n_train < 1 or n_train == n_rows:
-        raise ValueError(
-            f"validation_split={validation_split} leaves {n_train} of {n_rows} rows for "
-            "training and the rest for validation: both parts need at least one row."
-        )
-    train = tuple(np.asarray(a[:n_train]) for a in arrays)
-    valid = tuple(np.asarray(a[n_train:]) for a in arrays)
-    return train, valid
 
 
 def run_cycles(
@@ -238,3 +163,165 @@ def run_cycles(
             break
     callbacks.on_train_end(logs)
     return history.history
+
+
+def train_cycles(
+    model,
+    train,
+    plan,
+    *,
+    seed,
+    seeded_context=None,
+    shuffle=True,
+    callbacks=(),
+    verbose=0,
+    first_cycle=0,
+    validation_data=None,
+    validation_batch_size=None,
+):
+    """Train ``model`` through ``plan``'s cycles, taking a snapshot at every cycle end.
+
+    On the default device the compiled training program runs the steps
+    (:func:`run_cycles`). Under a ``tf.distribute`` strategy (a model built in a
+    strategy's scope) Keras' ``Model.fit`` runs them, on the same mini-batch stream, one
+    call per group of equal-length cycles.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built and compiled; trained in place.
+    train : tuple of ndarray
+        Training x, y and optionally sample weights (``plan.n_rows`` rows).
+    plan : TrainingPlan
+        Batch size, rates, cycle boundaries.
+    seed : int
+        Seed of the batch order (data epoch ``e`` is shuffled by ``(seed, e)``).
+    seeded_context : context manager or None
+        Entered around training (seeds TensorFlow's and Keras' generators).
+    shuffle, callbacks, verbose, first_cycle, validation_data, validation_batch_size :
+        As in :func:`run_cycles`.
+
+    Returns
+    -------
+    snapshotter : SnapshotCallback
+        Its ``snapshots``, ``history`` and ``stop_reason`` describe the run.
+    """
+    base_optimizer = model.optimizer.get_config()
+    compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+    snapshotter = SnapshotCallback(plan.snapshot_steps)
+    # First, so that a finished cycle's snapshot is taken before any other callback.
+    callbacks = [snapshotter, *callbacks]
+    common = {
+        "step_lengths": plan.cycle_steps,
+        "batch_size": plan.batch_size,
+        "seed": seed,
+        "shuffle": shuffle,
+        "callbacks": callbacks,
+        "verbose": verbose,
+        "first_cycle": first_cycle,
+        "validation_data": validation_data,
+        "validation_batch_size": validation_batch_size,
+    }
+    # A model built under a tf.distribute strategy (e.g. MirroredStrategy in the `model`
+    # builder) is trained in that strategy's scope; otherwise this is the default
+    # strategy, a no-op.
+    strategy = model.distribute_strategy
+    with (
+        seeded_context or nullcontext(),
+        released_graph_state(),
+        strategy.scope(),
+        snapshotter.interruptible(),
+    ):
+        if tf.distribute.has_strategy():
+            _fit_distributed(model, train, plan, compile_config, **common)
+        else:
+            step_rates = plan.step_rates
+            _training_optimizer(model, float(step_rates[0]))
+            program = shared_program(model, train, program_key(model, train))
+            run_cycles(model, program, train, step_rates=step_rates, **common)
+    # Leave the model with a plain optimizer at the last rate: the optimizer's slots are
+    # not needed after training and would be pickled.
+    with strategy.scope():
+        final = type(model.optimizer).from_config(
+            {**base_optimizer, "learning_rate": float(plan.unit_rates[-1])}
+        )
+        model.compile(**{**compile_config, "optimizer": final})
+        # Built, so that a pickled model restores its optimizer without warnings.
+        final.build(model.trainable_variables)
+    return snapshotter
+
+
+def _fit_distributed(
+    model,
+    train,
+    plan,
+    compile_config,
+    *,
+    step_lengths,
+    batch_size,
+    seed,
+    shuffle,
+    callbacks,
+    verbose,
+    first_cycle,
+    validation_data,
+    validation_batch_size,
+):
+    """``Model.fit`` on the seeded stream, under the model's tf.distribute strategy."""
+    # Keras 3.15's multi-step loop fails under several replicas ("You must feed a value
+    # for placeholder tensor"): one step per compiled call there.
+    single = model.distribute_strategy.num_replicas_in_sync == 1
+    schedule = SnapshotLearningRateSchedule(plan.unit_rates, plan.steps_per_unit)
+    optimizer = type(model.optimizer).from_config(
+        {**model.optimizer.get_config(), "learning_rate": schedule}
+    )
+    snapshotter = callbacks[0]  # the SnapshotCallback, first in the list
+    start = 0
+    for first, count, length in cycle_groups(step_lengths):
+        if snapshotter.stopped:
+            break
+        model.compile(
+            **{
+                **compile_config,
+                "optimizer": optimizer,
+                "steps_per_execution": execution_size(length) if single else 1,
+            }
+        )
+        stream = batch_stream(
+            train,
+            batch_size=batch_size,
+            start_step=start,
+            n_steps=count * length,
+            seed=seed,
+            shuffle=shuffle,
+        )
+        model.fit(
+            stream,
+            epochs=first_cycle + first + count,
+            initial_epoch=first_cycle + first,
+            steps_per_epoch=length,
+            validation_data=validation_data,
+            validation_batch_size=validation_batch_size,
+            callbacks=callbacks,
+            shuffle=False,  # the stream is already shuffled, epoch by epoch
+            verbose=verbose,
+        )
+        start += count * length
+
+
+def _training_optimizer(model, learning_rate):
+    """Give ``model`` a built optimizer whose learning rate is a float variable.
+
+    The training program sets that variable before every step. The optimizer the model
+    was compiled with is used as it is when it is unused; a continued fit
+    (``warm_start``) or an optimizer whose rate is a schedule gets a new one from its
+    configuration.
+    """
+    optimizer = model.optimizer
+    if optimizer.built or not isinstance(optimizer.learning_rate, keras.Variable):
+        config = {**optimizer.get_config(), "learning_rate": learning_rate}
+        optimizer = type(optimizer).from_config(config)
+        compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+        model.compile(**{**compile_config, "optimizer": optimizer})
+    optimizer.learning_rate = learning_rate
+    optimizer.build(model.trainable_variables)

@@ -1,20 +1,18 @@
-"""scikit-learn's estimator checks."""
+"""scikit-learn's estimator checks, and the shape of the estimators' classes."""
 
+import ast
+from pathlib import Path
+
+import pytest
+from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sksnapshot
 
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 # Every check the estimator is expected to fail, with the reason (also in the README).
 EXPECTED_FAILED_CHECKS = {
-    "check_estimator_tags_renamed": (
-        "scikeras' BaseWrapper defines the old _more_tags hook; our class defines "
-        "__sklearn_tags__, but the check looks at every class in the MRO."
-    ),
-    "check_mixin_order": (
-        "scikeras declares KerasClassifier(BaseWrapper, ClassifierMixin) and likewise "
-        "KerasRegressor; a subclass cannot reorder those bases (no consistent MRO), so it "
-        "sets the tags itself."
-    ),
     "check_sample_weight_equivalence_on_dense_data": (
         "mini-batch SGD: a weight of 2 is not the same training path as a repeated row "
         "(different batches and step counts)."
@@ -35,3 +33,31 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def _imported_modules(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def test_only_the_adapter_module_imports_scikeras():
+    package = Path(sksnapshot.__file__).parent
+    importers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if any(m.split(".")[0] == "scikeras" for m in _imported_modules(path))
+    )
+    assert importers == ["_scikeras.py"]
+
+
+@pytest.mark.parametrize(
+    "cls, kind",
+    [(SnapshotEnsembleClassifier, is_classifier), (SnapshotEnsembleRegressor, is_regressor)],
+)
+def test_estimators_are_scikit_learn_estimators_not_scikeras_wrappers(cls, kind):
+    assert kind(cls())
+    assert not any(base.__module__.startswith("scikeras") for base in cls.__mro__)

@@ -2,7 +2,7 @@
 
 The plain path is ``Model.fit`` on numpy arrays with real epochs and a per-batch callback
 that applies the schedule's rates and copies the weights at the cycle ends
-(``sksnapshot._plain.plain_snapshot_fit``).
+(``tests/_plain.py``: ``plain_snapshot_fit``).
 """
 
 import pickle
@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _helpers import StepRecorder, as_probabilities, hand_member_outputs
+from _plain import plain_snapshot_fit
 from sklearn.datasets import make_blobs
 
-import sksnapshot._base as base
+import sksnapshot._cache as cache
 import sksnapshot._program as program
+import sksnapshot._training as training
 from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths
-from sksnapshot._plain import plain_snapshot_fit
-from sksnapshot._snapshots import _forward_for, member_outputs
-from sksnapshot._training import batch_stream
+from sksnapshot._batches import batch_stream
+from sksnapshot._inference import _forward_for, member_outputs
 
 N_ROWS, BATCH, EPOCHS, N_CYCLES = 100, 32, 7, 3  # 4 steps per epoch (32, 32, 32, 4)
 N_STEPS = EPOCHS * 4
@@ -208,7 +209,7 @@ def test_shared_program_trains_like_the_models_own(blobs, monkeypatch):
     SnapshotEnsembleClassifier(**{**params, "hidden_layer_sizes": (17,)}).fit(X, y)
     assert len(program._SHARED) == 2  # another network, another program
 
-    monkeypatch.setattr(base, "program_key", lambda model, arrays: None)
+    monkeypatch.setattr(training, "program_key", lambda model, arrays: None)
     own = SnapshotEnsembleClassifier(**params).fit(X, y)
     for a, b, c in zip(shared.snapshots_, again.snapshots_, own.snapshots_, strict=True):
         for wa, wb, wc in zip(a, b, c, strict=True):
@@ -224,12 +225,12 @@ def test_program_keys_ignore_names_but_not_structure():
         hidden = keras.layers.Dense(units, activation=activation)(inputs)
         return keras.Model(inputs, keras.layers.Dense(2)(hidden))
 
-    assert program.network_key(mlp(4)) is not None
-    assert program.network_key(mlp(4)) == program.network_key(mlp(4))
-    assert program.network_key(mlp(4)) != program.network_key(mlp(5))
-    assert program.network_key(mlp(4)) != program.network_key(mlp(4, "tanh"))
+    assert cache.network_key(mlp(4)) is not None
+    assert cache.network_key(mlp(4)) == cache.network_key(mlp(4))
+    assert cache.network_key(mlp(4)) != cache.network_key(mlp(5))
+    assert cache.network_key(mlp(4)) != cache.network_key(mlp(4, "tanh"))
     # An unpickled network (a pickled estimator's model_) keeps its key, hence its forward.
-    assert program.network_key(pickle.loads(pickle.dumps(mlp(4)))) == program.network_key(mlp(4))
+    assert cache.network_key(pickle.loads(pickle.dumps(mlp(4)))) == cache.network_key(mlp(4))
 
     class Custom(keras.Model):
         def __init__(self):
@@ -239,8 +240,8 @@ def test_program_keys_ignore_names_but_not_structure():
         def call(self, x):
             return self.dense(x)
 
-    assert program.network_key(Custom()) is None  # user code: never shared
-    assert program.network_key(mlp(4, activation=lambda x: 2 * x)) is None
+    assert cache.network_key(Custom()) is None  # user code: never shared
+    assert cache.network_key(mlp(4, activation=lambda x: 2 * x)) is None
 
 
 class ScaleLayer(keras.layers.Layer):

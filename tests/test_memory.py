@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import sksnapshot._base
+import sksnapshot._training
 from sksnapshot import SnapshotEnsembleClassifier, _tensorflow
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "memory_many_fits.py"
@@ -36,7 +36,7 @@ def test_fits_leave_no_entries_in_the_gradient_registry(blobs):
 def test_without_the_cleanup_the_registry_grows(blobs, monkeypatch):
     # Shows what the cleanup is for (and that the test above can fail).
     X, y = blobs
-    monkeypatch.setattr(sksnapshot._base, "released_graph_state", nullcontext)
+    monkeypatch.setattr(sksnapshot._training, "released_graph_state", nullcontext)
     registry = _tensorflow._gradient_registry()
     keys = set(registry)
     # A network structure no other test uses: fits of one structure share a traced

@@ -3,13 +3,10 @@
 import numpy as np
 import pytest
 
-from sksnapshot._training import (
-    batch_stream,
-    cycle_groups,
-    execution_size,
-    split_validation,
-    steps_per_epoch,
-)
+from sksnapshot._batches import batch_stream
+from sksnapshot._plan import steps_per_epoch
+from sksnapshot._plan import validation_split as split_validation
+from sksnapshot._training import cycle_groups, execution_size
 
 
 def _rows(stream):
