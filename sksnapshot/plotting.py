@@ -13,9 +13,9 @@ something is drawn, so ``import sksnapshot.plotting`` works without it.
 """
 
 import numpy as np
-from sklearn.metrics import log_loss
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._inspection import snapshot_outputs, stack_scores, unwrap
 
 __all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
 
@@ -36,19 +36,19 @@ def _axes(ax):
     return ax
 
 
-def _snapshot_estimator(estimator, X=None):
-    """The snapshot estimator (last step of a Pipeline) and ``X`` transformed for it."""
-    if isinstance(estimator, Pipeline):
-        if X is not None:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    if not hasattr(estimator, "member_predict_proba"):
+def _fitted_snapshot_estimator(estimator, needs, expected):
+    """The fitted estimator inside ``estimator`` (see ``_inspection.unwrap``).
+
+    Raises ``TypeError`` unless it has the method ``needs`` (``expected`` names it).
+    """
+    inner = unwrap(estimator).estimator
+    if not hasattr(inner, needs):
         raise TypeError(
-            "Expected a fitted SnapshotEnsembleClassifier (or a Pipeline ending in one), "
-            f"got {type(estimator).__name__}."
+            f"Expected a fitted {expected} (or a Pipeline ending in one), "
+            f"got {type(inner).__name__}."
         )
-    check_is_fitted(estimator)
-    return estimator, X
+    check_is_fitted(inner)
+    return inner
 
 
 class LearningRateDisplay:
@@ -118,7 +118,9 @@ class LearningRateDisplay:
         -------
         display : LearningRateDisplay
         """
-        estimator, _ = _snapshot_estimator(estimator)
+        estimator = _fitted_snapshot_estimator(
+            estimator, "member_predict_proba", "SnapshotEnsembleClassifier"
+        )
         rates = estimator.learning_rates_
         units = estimator.snapshot_units_
         unit = "step" if estimator.lr_update == "batch" else "epoch"
@@ -169,7 +171,7 @@ class LearningRateDisplay:
                 "training steps, epochs * ceil(n_train / batch_size)."
             )
         # The estimator counts the steps exactly as its fit will.
-        from ._classifier import SnapshotEnsembleClassifier
+        from . import SnapshotEnsembleClassifier
 
         estimator = SnapshotEnsembleClassifier(
             epochs=epochs,
@@ -219,13 +221,6 @@ class LearningRateDisplay:
         ax.legend(loc="best")
         self.ax_, self.figure_ = ax, ax.figure
         return self
-
-
-def _scores(y, classes, probabilities, scoring):
-    """Score of every set of probabilities (the first axis) against ``y``."""
-    if scoring == "accuracy":
-        return np.array([np.mean(classes[p.argmax(axis=1)] == y) for p in probabilities])
-    return np.array([log_loss(y, p, labels=classes) for p in probabilities])
 
 
 class EnsembleCurveDisplay:
@@ -321,14 +316,14 @@ class EnsembleCurveDisplay:
         """
         if scoring not in ("accuracy", "log_loss"):
             raise ValueError(f"scoring must be 'accuracy' or 'log_loss', got {scoring!r}.")
-        estimator, X = _snapshot_estimator(estimator, X)
+        classes = _fitted_snapshot_estimator(
+            estimator, "member_predict_proba", "SnapshotEnsembleClassifier"
+        ).classes_
         y = column_or_1d(y)
-        classes = estimator.classes_
-        members = estimator.member_predict_proba(X)
-        staged = np.array(list(estimator.staged_predict_proba(X)))
+        members, staged = snapshot_outputs(estimator, X)
         display = cls(
-            _scores(y, classes, members, scoring),
-            _scores(y, classes, staged, scoring),
+            stack_scores(y, members, scoring, classes),
+            stack_scores(y, staged, scoring, classes),
             reference_lines=reference_lines,
             score_name=scoring.replace("_", " "),
         )
