@@ -51,6 +51,20 @@ def _fitted_snapshot_estimator(estimator, needs, expected):
     return inner
 
 
+#: How a plot is titled, per named ``schedule``.
+_SCHEDULE_TITLES = {
+    "cosine": "Cosine annealing with warm restarts",
+    "triangular": "Triangular cycles with warm restarts",
+}
+
+
+def _schedule_title(schedule):
+    """The title of a plot of ``schedule``: its name, or a neutral one for a callable."""
+    if isinstance(schedule, str) and schedule in _SCHEDULE_TITLES:
+        return _SCHEDULE_TITLES[schedule]
+    return "Cyclic learning rate (custom schedule)"
+
+
 class LearningRateDisplay:
     """The learning rate of every training step (or epoch), snapshot points marked.
 
@@ -65,6 +79,8 @@ class LearningRateDisplay:
         Index of the unit after which every snapshot is taken.
     unit : {"step", "epoch"}, default="step"
         What a unit is (training step with ``lr_update="batch"``, epoch otherwise).
+    schedule : {"cosine", "triangular"} or callable, default="cosine"
+        The estimator's ``schedule`` that made the rates; it titles the plot.
 
     Attributes
     ----------
@@ -94,12 +110,19 @@ class LearningRateDisplay:
     [7, 15, 23, 31, 39]
     """
 
-    def __init__(self, learning_rates, snapshot_units, *, unit="step"):
+    def __init__(self, learning_rates, snapshot_units, *, unit="step", schedule="cosine"):
         self.learning_rates = np.asarray(learning_rates, dtype=np.float64)
         self.snapshot_units = np.asarray(snapshot_units, dtype=np.int64)
         if unit not in ("step", "epoch"):
             raise ValueError(f"unit must be 'step' or 'epoch', got {unit!r}.")
         self.unit = unit
+        self.schedule = schedule
+
+    @classmethod
+    def _from_snapshot_estimator(cls, estimator, rates, units, ax, kwargs):
+        unit = "step" if estimator.lr_update == "batch" else "epoch"
+        display = cls(rates, units, unit=unit, schedule=estimator.schedule)
+        return display.plot(ax=ax, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, **kwargs):
@@ -107,8 +130,9 @@ class LearningRateDisplay:
 
         Parameters
         ----------
-        estimator : fitted SnapshotEnsembleClassifier or Pipeline ending in one
-            The estimator.
+        estimator : fitted snapshot ensemble, or a Pipeline ending in one
+            A ``SnapshotEnsembleClassifier`` or ``SnapshotEnsembleRegressor`` (also
+            inside a ``TransformedTargetRegressor``).
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
         **kwargs
@@ -119,12 +143,11 @@ class LearningRateDisplay:
         display : LearningRateDisplay
         """
         estimator = _fitted_snapshot_estimator(
-            estimator, "member_predict_proba", "SnapshotEnsembleClassifier"
+            estimator, "simulate_learning_rates", "snapshot ensemble"
         )
-        rates = estimator.learning_rates_
-        units = estimator.snapshot_units_
-        unit = "step" if estimator.lr_update == "batch" else "epoch"
-        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+        return cls._from_snapshot_estimator(
+            estimator, estimator.learning_rates_, estimator.snapshot_units_, ax, kwargs
+        )
 
     @classmethod
     def from_params(
@@ -136,16 +159,21 @@ class LearningRateDisplay:
         max_learning_rate=0.05,
         min_learning_rate=0.0,
         lr_update="batch",
+        schedule="cosine",
+        cycle_length_mult=1.0,
+        max_learning_rate_decay=1.0,
         batch_size=32,
         validation_split=0.0,
+        n_members=None,
+        validation_fraction=0.1,
         ax=None,
         **kwargs,
     ):
         """Plot the schedule a fit with these parameters would use, without training.
 
-        The parameters mean what they mean for ``SnapshotEnsembleClassifier``, and the
-        steps are counted as ``fit`` counts them, so the rates equal the fitted
-        ``learning_rates_``.
+        The parameters mean what they mean for ``SnapshotEnsembleClassifier`` and
+        ``SnapshotEnsembleRegressor``, and the steps are counted as ``fit`` counts
+        them, so the rates equal the fitted ``learning_rates_``.
 
         Parameters
         ----------
@@ -153,9 +181,13 @@ class LearningRateDisplay:
             Training rows given to ``fit``; needed with ``lr_update="batch"``, where
             every epoch has ``ceil(n_train / batch_size)`` steps.
         epochs, n_cycles, max_learning_rate, min_learning_rate, lr_update
-            As in ``SnapshotEnsembleClassifier`` (defaults included).
-        batch_size, validation_split
-            As in ``SnapshotEnsembleClassifier``: they set the steps per epoch.
+            As in the estimators (defaults included).
+        schedule, cycle_length_mult, max_learning_rate_decay
+            As in the estimators: the shape of a cycle, the growth of the cycles'
+            lengths and the decay of their peaks.
+        batch_size, validation_split, n_members, validation_fraction
+            As in the estimators: they set the training rows (``n_members="auto"``
+            holds out ``validation_fraction`` of them) and so the steps per epoch.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
         **kwargs
@@ -179,13 +211,18 @@ class LearningRateDisplay:
             max_learning_rate=max_learning_rate,
             min_learning_rate=min_learning_rate,
             lr_update=lr_update,
+            schedule=schedule,
+            cycle_length_mult=cycle_length_mult,
+            max_learning_rate_decay=max_learning_rate_decay,
             batch_size=batch_size,
             validation_split=validation_split,
+            n_members=n_members,
+            validation_fraction=validation_fraction,
         )
-        # Per-epoch rates do not depend on the number of rows.
-        rates, units = estimator.simulate_learning_rates(1 if n_samples is None else n_samples)
-        unit = "step" if lr_update == "batch" else "epoch"
-        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+        # Per-epoch rates do not depend on the number of rows (as long as some are
+        # left to train on after the held-out ones).
+        rates, units = estimator.simulate_learning_rates(100 if n_samples is None else n_samples)
+        return cls._from_snapshot_estimator(estimator, rates, units, ax, kwargs)
 
     def plot(self, ax=None, *, line_kw=None, snapshot_kw=None):
         """Draw the rates and the snapshot points.
@@ -217,7 +254,7 @@ class LearningRateDisplay:
         )
         ax.set_xlabel("training step" if self.unit == "step" else "epoch")
         ax.set_ylabel("learning rate")
-        ax.set_title(f"Cosine annealing with warm restarts: {len(self.snapshot_units)} cycles")
+        ax.set_title(f"{_schedule_title(self.schedule)}: {len(self.snapshot_units)} cycles")
         ax.legend(loc="best")
         self.ax_, self.figure_ = ax, ax.figure
         return self
