@@ -1,5 +1,6 @@
 """sksnapshot.plotting: the Display objects' data (not their pixels)."""
 
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -8,13 +9,14 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 from sksnapshot.plotting import EnsembleCurveDisplay, LearningRateDisplay
 
 matplotlib.use("Agg")
@@ -115,6 +117,15 @@ def test_learning_rate_display_from_params_takes_every_schedule_parameter(base, 
     assert before.shape != after.shape or not np.allclose(before, after)
 
 
+def test_learning_rate_display_from_params_defaults_are_the_estimators():
+    signature = inspect.signature(LearningRateDisplay.from_params).parameters
+    defaults = SnapshotEnsembleClassifier().get_params()
+    own = {"n_samples", "ax", "kwargs"}
+    assert {name: signature[name].default for name in signature if name not in own} == {
+        name: defaults[name] for name in signature if name not in own
+    }
+
+
 @pytest.mark.parametrize(
     "schedule, title",
     [
@@ -131,6 +142,16 @@ def test_learning_rate_display_title_names_the_schedule(blobs, tiny_params, sche
     X, y = blobs
     clf = SnapshotEnsembleClassifier(**tiny_params, schedule=schedule).fit(X[:60], y[:60])
     assert LearningRateDisplay.from_estimator(clf).ax_.get_title() == title
+
+
+def test_learning_rate_display_of_a_regressor_in_a_transformed_target(blobs, tiny_params):
+    X, y = blobs
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), SnapshotEnsembleRegressor(**tiny_params)),
+        transformer=StandardScaler(),
+    ).fit(X[:60], y[:60].astype(float))
+    display = LearningRateDisplay.from_estimator(model)
+    np.testing.assert_array_equal(display.learning_rates, model.regressor_[-1].learning_rates_)
 
 
 def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_params):
