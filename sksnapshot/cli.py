@@ -29,29 +29,33 @@ def _positive_float(text):
 
 
 def _add_network_options(parser, defaults):
+    """The snapshot ensemble's options; ``defaults`` maps parameter names to the defaults."""
     group = parser.add_argument_group("snapshot ensemble")
     group.add_argument(
-        "--n-cycles", type=_positive_int, help=f"cycles = snapshots (default {defaults[0]})"
+        "--n-cycles",
+        type=_positive_int,
+        help=f"cycles = snapshots (default {defaults['n_cycles']})",
     )
     group.add_argument(
-        "--epochs", type=_positive_int, help=f"training epochs (default {defaults[1]})"
+        "--epochs", type=_positive_int, help=f"training epochs (default {defaults['epochs']})"
     )
     group.add_argument(
         "--max-learning-rate",
         type=_positive_float,
-        help=f"peak learning rate of every cycle (default {defaults[2]})",
+        help=f"peak learning rate of every cycle (default {defaults['max_learning_rate']})",
     )
     group.add_argument(
         "--lr-update",
         choices=["batch", "epoch"],
-        help=f"rate changes every training step or every epoch (default {defaults[3]})",
+        help=f"rate changes every training step or every epoch (default {defaults['lr_update']})",
     )
+    hidden = " ".join(map(str, defaults["hidden_layer_sizes"]))
     group.add_argument(
         "--hidden-layer-sizes",
         type=_positive_int,
         nargs="+",
         metavar="UNITS",
-        help=f"units of the hidden layers (default {' '.join(map(str, defaults[4]))})",
+        help=f"units of the hidden layers (default {hidden})",
     )
 
 
@@ -160,17 +164,7 @@ def build_parser():
     reference.add_argument(
         "--scale", action="store_true", help="standardize the inputs (StandardScaler)"
     )
-    p = REFERENCE_PARAMS
-    _add_network_options(
-        reference,
-        (
-            p["n_cycles"],
-            p["epochs"],
-            p["max_learning_rate"],
-            p["lr_update"],
-            p["hidden_layer_sizes"],
-        ),
-    )
+    _add_network_options(reference, REFERENCE_PARAMS)
     _add_common_options(reference)
     reference.set_defaults(run=_reference)
 
@@ -219,17 +213,7 @@ def build_parser():
     compare.add_argument(
         "--random-state", type=int, default=0, help="seed of the folds and the estimators"
     )
-    d = SnapshotEnsembleClassifier().get_params()
-    _add_network_options(
-        compare,
-        (
-            d["n_cycles"],
-            d["epochs"],
-            d["max_learning_rate"],
-            d["lr_update"],
-            d["hidden_layer_sizes"],
-        ),
-    )
+    _add_network_options(compare, SnapshotEnsembleClassifier().get_params())
     _add_common_options(compare)
     compare.set_defaults(run=_compare)
     return parser

@@ -13,9 +13,9 @@ something is drawn, so ``import sksnapshot.plotting`` works without it.
 """
 
 import numpy as np
-from sklearn.metrics import log_loss
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._inspection import snapshot_outputs, stack_scores, unwrap
 
 __all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
 
@@ -36,19 +36,33 @@ def _axes(ax):
     return ax
 
 
-def _snapshot_estimator(estimator, X=None):
-    """The snapshot estimator (last step of a Pipeline) and ``X`` transformed for it."""
-    if isinstance(estimator, Pipeline):
-        if X is not None:
-            X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    if not hasattr(estimator, "member_predict_proba"):
+def _fitted_snapshot_estimator(estimator, needs, expected):
+    """The fitted estimator inside ``estimator`` (see ``_inspection.unwrap``).
+
+    Raises ``TypeError`` unless it has the method ``needs`` (``expected`` names it).
+    """
+    inner = unwrap(estimator).estimator
+    if not hasattr(inner, needs):
         raise TypeError(
-            "Expected a fitted SnapshotEnsembleClassifier (or a Pipeline ending in one), "
-            f"got {type(estimator).__name__}."
+            f"Expected a fitted {expected} (or a Pipeline ending in one), "
+            f"got {type(inner).__name__}."
         )
-    check_is_fitted(estimator)
-    return estimator, X
+    check_is_fitted(inner)
+    return inner
+
+
+#: How a plot is titled, per named ``schedule``.
+_SCHEDULE_TITLES = {
+    "cosine": "Cosine annealing with warm restarts",
+    "triangular": "Triangular cycles with warm restarts",
+}
+
+
+def _schedule_title(schedule):
+    """The title of a plot of ``schedule``: its name, or a neutral one for a callable."""
+    if isinstance(schedule, str) and schedule in _SCHEDULE_TITLES:
+        return _SCHEDULE_TITLES[schedule]
+    return "Cyclic learning rate (custom schedule)"
 
 
 class LearningRateDisplay:
@@ -65,6 +79,8 @@ class LearningRateDisplay:
         Index of the unit after which every snapshot is taken.
     unit : {"step", "epoch"}, default="step"
         What a unit is (training step with ``lr_update="batch"``, epoch otherwise).
+    schedule : {"cosine", "triangular"} or callable, default="cosine"
+        The estimator's ``schedule`` that made the rates; it titles the plot.
 
     Attributes
     ----------
@@ -94,12 +110,19 @@ class LearningRateDisplay:
     [7, 15, 23, 31, 39]
     """
 
-    def __init__(self, learning_rates, snapshot_units, *, unit="step"):
+    def __init__(self, learning_rates, snapshot_units, *, unit="step", schedule="cosine"):
         self.learning_rates = np.asarray(learning_rates, dtype=np.float64)
         self.snapshot_units = np.asarray(snapshot_units, dtype=np.int64)
         if unit not in ("step", "epoch"):
             raise ValueError(f"unit must be 'step' or 'epoch', got {unit!r}.")
         self.unit = unit
+        self.schedule = schedule
+
+    @classmethod
+    def _from_snapshot_estimator(cls, estimator, rates, units, ax, kwargs):
+        unit = "step" if estimator.lr_update == "batch" else "epoch"
+        display = cls(rates, units, unit=unit, schedule=estimator.schedule)
+        return display.plot(ax=ax, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, **kwargs):
@@ -107,8 +130,9 @@ class LearningRateDisplay:
 
         Parameters
         ----------
-        estimator : fitted SnapshotEnsembleClassifier or Pipeline ending in one
-            The estimator.
+        estimator : fitted snapshot ensemble, or a Pipeline ending in one
+            A ``SnapshotEnsembleClassifier`` or ``SnapshotEnsembleRegressor`` (also
+            inside a ``TransformedTargetRegressor``).
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
         **kwargs
@@ -118,11 +142,12 @@ class LearningRateDisplay:
         -------
         display : LearningRateDisplay
         """
-        estimator, _ = _snapshot_estimator(estimator)
-        rates = estimator.learning_rates_
-        units = estimator.snapshot_units_
-        unit = "step" if estimator.lr_update == "batch" else "epoch"
-        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+        estimator = _fitted_snapshot_estimator(
+            estimator, "simulate_learning_rates", "snapshot ensemble"
+        )
+        return cls._from_snapshot_estimator(
+            estimator, estimator.learning_rates_, estimator.snapshot_units_, ax, kwargs
+        )
 
     @classmethod
     def from_params(
@@ -134,16 +159,21 @@ class LearningRateDisplay:
         max_learning_rate=0.05,
         min_learning_rate=0.0,
         lr_update="batch",
+        schedule="cosine",
+        cycle_length_mult=1.0,
+        max_learning_rate_decay=1.0,
         batch_size=32,
         validation_split=0.0,
+        n_members=None,
+        validation_fraction=0.1,
         ax=None,
         **kwargs,
     ):
         """Plot the schedule a fit with these parameters would use, without training.
 
-        The parameters mean what they mean for ``SnapshotEnsembleClassifier``, and the
-        steps are counted as ``fit`` counts them, so the rates equal the fitted
-        ``learning_rates_``.
+        The parameters mean what they mean for ``SnapshotEnsembleClassifier`` and
+        ``SnapshotEnsembleRegressor``, and the steps are counted as ``fit`` counts
+        them, so the rates equal the fitted ``learning_rates_``.
 
         Parameters
         ----------
@@ -151,9 +181,13 @@ class LearningRateDisplay:
             Training rows given to ``fit``; needed with ``lr_update="batch"``, where
             every epoch has ``ceil(n_train / batch_size)`` steps.
         epochs, n_cycles, max_learning_rate, min_learning_rate, lr_update
-            As in ``SnapshotEnsembleClassifier`` (defaults included).
-        batch_size, validation_split
-            As in ``SnapshotEnsembleClassifier``: they set the steps per epoch.
+            As in the estimators (defaults included).
+        schedule, cycle_length_mult, max_learning_rate_decay
+            As in the estimators: the shape of a cycle, the growth of the cycles'
+            lengths and the decay of their peaks.
+        batch_size, validation_split, n_members, validation_fraction
+            As in the estimators: they set the training rows (``n_members="auto"``
+            holds out ``validation_fraction`` of them) and so the steps per epoch.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
         **kwargs
@@ -169,7 +203,7 @@ class LearningRateDisplay:
                 "training steps, epochs * ceil(n_train / batch_size)."
             )
         # The estimator counts the steps exactly as its fit will.
-        from ._classifier import SnapshotEnsembleClassifier
+        from . import SnapshotEnsembleClassifier
 
         estimator = SnapshotEnsembleClassifier(
             epochs=epochs,
@@ -177,13 +211,18 @@ class LearningRateDisplay:
             max_learning_rate=max_learning_rate,
             min_learning_rate=min_learning_rate,
             lr_update=lr_update,
+            schedule=schedule,
+            cycle_length_mult=cycle_length_mult,
+            max_learning_rate_decay=max_learning_rate_decay,
             batch_size=batch_size,
             validation_split=validation_split,
+            n_members=n_members,
+            validation_fraction=validation_fraction,
         )
-        # Per-epoch rates do not depend on the number of rows.
-        rates, units = estimator.simulate_learning_rates(1 if n_samples is None else n_samples)
-        unit = "step" if lr_update == "batch" else "epoch"
-        return cls(rates, units, unit=unit).plot(ax=ax, **kwargs)
+        # Per-epoch rates do not depend on the number of rows (as long as some are
+        # left to train on after the held-out ones).
+        rates, units = estimator.simulate_learning_rates(100 if n_samples is None else n_samples)
+        return cls._from_snapshot_estimator(estimator, rates, units, ax, kwargs)
 
     def plot(self, ax=None, *, line_kw=None, snapshot_kw=None):
         """Draw the rates and the snapshot points.
@@ -215,17 +254,10 @@ class LearningRateDisplay:
         )
         ax.set_xlabel("training step" if self.unit == "step" else "epoch")
         ax.set_ylabel("learning rate")
-        ax.set_title(f"Cosine annealing with warm restarts: {len(self.snapshot_units)} cycles")
+        ax.set_title(f"{_schedule_title(self.schedule)}: {len(self.snapshot_units)} cycles")
         ax.legend(loc="best")
         self.ax_, self.figure_ = ax, ax.figure
         return self
-
-
-def _scores(y, classes, probabilities, scoring):
-    """Score of every set of probabilities (the first axis) against ``y``."""
-    if scoring == "accuracy":
-        return np.array([np.mean(classes[p.argmax(axis=1)] == y) for p in probabilities])
-    return np.array([log_loss(y, p, labels=classes) for p in probabilities])
 
 
 class EnsembleCurveDisplay:
@@ -321,14 +353,14 @@ class EnsembleCurveDisplay:
         """
         if scoring not in ("accuracy", "log_loss"):
             raise ValueError(f"scoring must be 'accuracy' or 'log_loss', got {scoring!r}.")
-        estimator, X = _snapshot_estimator(estimator, X)
+        classes = _fitted_snapshot_estimator(
+            estimator, "member_predict_proba", "SnapshotEnsembleClassifier"
+        ).classes_
         y = column_or_1d(y)
-        classes = estimator.classes_
-        members = estimator.member_predict_proba(X)
-        staged = np.array(list(estimator.staged_predict_proba(X)))
+        members, staged = snapshot_outputs(estimator, X)
         display = cls(
-            _scores(y, classes, members, scoring),
-            _scores(y, classes, staged, scoring),
+            stack_scores(y, members, scoring, classes),
+            stack_scores(y, staged, scoring, classes),
             reference_lines=reference_lines,
             score_name=scoring.replace("_", " "),
         )

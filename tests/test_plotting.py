@@ -1,5 +1,6 @@
 """sksnapshot.plotting: the Display objects' data (not their pixels)."""
 
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -8,13 +9,14 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 from sksnapshot.plotting import EnsembleCurveDisplay, LearningRateDisplay
 
 matplotlib.use("Agg")
@@ -68,6 +70,9 @@ def test_learning_rate_display_from_estimator(blobs, lr_update):
         dict(lr_update="batch", batch_size=7, validation_split=0.2),
         dict(lr_update="batch", batch_size=-1),
         dict(lr_update="epoch", min_learning_rate=0.01),
+        dict(lr_update="batch", schedule="triangular", max_learning_rate_decay=0.5),
+        dict(lr_update="batch", cycle_length_mult=2.0, n_members="auto"),
+        dict(lr_update="batch", n_members="auto", validation_fraction=0.3),
     ],
 )
 def test_learning_rate_display_from_params_mirrors_fit(blobs, params):
@@ -89,6 +94,64 @@ def test_learning_rate_display_from_params_needs_rows_for_batch_updates():
         LearningRateDisplay.from_params(epochs=5, n_cycles=2, lr_update="cycle")
     display = LearningRateDisplay.from_params(epochs=6, n_cycles=3, lr_update="epoch")
     assert display.snapshot_units.tolist() == [1, 3, 5]
+
+
+@pytest.mark.parametrize(
+    "base, change",
+    [
+        ({}, dict(schedule="triangular")),
+        ({}, dict(schedule=lambda t, T, c: 0.01 * (c + 1))),
+        ({}, dict(cycle_length_mult=2.0)),
+        ({}, dict(max_learning_rate_decay=0.5)),
+        ({}, dict(min_learning_rate=0.01)),
+        ({}, dict(n_members="auto")),
+        (dict(n_members="auto"), dict(validation_fraction=0.5)),
+        ({}, dict(validation_split=0.5)),
+        ({}, dict(batch_size=10)),
+    ],
+)
+def test_learning_rate_display_from_params_takes_every_schedule_parameter(base, change):
+    common = dict(n_samples=100, epochs=12, n_cycles=3, max_learning_rate=0.1, **base)
+    before = LearningRateDisplay.from_params(**common).learning_rates
+    after = LearningRateDisplay.from_params(**common, **change).learning_rates
+    assert before.shape != after.shape or not np.allclose(before, after)
+
+
+def test_learning_rate_display_from_params_defaults_are_the_estimators():
+    signature = inspect.signature(LearningRateDisplay.from_params).parameters
+    defaults = SnapshotEnsembleClassifier().get_params()
+    own = {"n_samples", "ax", "kwargs"}
+    assert {name: signature[name].default for name in signature if name not in own} == {
+        name: defaults[name] for name in signature if name not in own
+    }
+
+
+@pytest.mark.parametrize(
+    "schedule, title",
+    [
+        ("cosine", "Cosine annealing with warm restarts: 3 cycles"),
+        ("triangular", "Triangular cycles with warm restarts: 3 cycles"),
+        (lambda t, T, c: 0.01, "Cyclic learning rate (custom schedule): 3 cycles"),
+    ],
+)
+def test_learning_rate_display_title_names_the_schedule(blobs, tiny_params, schedule, title):
+    display = LearningRateDisplay.from_params(
+        epochs=6, n_cycles=3, lr_update="epoch", schedule=schedule
+    )
+    assert display.ax_.get_title() == title
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(**tiny_params, schedule=schedule).fit(X[:60], y[:60])
+    assert LearningRateDisplay.from_estimator(clf).ax_.get_title() == title
+
+
+def test_learning_rate_display_of_a_regressor_in_a_transformed_target(blobs, tiny_params):
+    X, y = blobs
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), SnapshotEnsembleRegressor(**tiny_params)),
+        transformer=StandardScaler(),
+    ).fit(X[:60], y[:60].astype(float))
+    display = LearningRateDisplay.from_estimator(model)
+    np.testing.assert_array_equal(display.learning_rates, model.regressor_[-1].learning_rates_)
 
 
 def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_params):

@@ -96,16 +96,19 @@ class CompareResult:
         """The metrics of every fold (:class:`~._tasks.Metric`)."""
         return self.task.metrics
 
+    def _rows(self, dataset, estimator):
+        """The fold rows of ``estimator`` on ``dataset``, in fold order."""
+        return [
+            row for row in self.folds if row["dataset"] == dataset and row["estimator"] == estimator
+        ]
+
+    def _failed_rows(self, dataset, estimator):
+        """The fold rows whose fit raised an error."""
+        return [row for row in self._rows(dataset, estimator) if row.get("fit_failed", False)]
+
     def _values(self, dataset, estimator, key):
         """``key`` of every fold, in fold order (NaN where the fit failed)."""
-        return np.array(
-            [
-                row[key]
-                for row in self.folds
-                if row["dataset"] == dataset and row["estimator"] == estimator
-            ],
-            dtype=np.float64,
-        )
+        return np.array([row[key] for row in self._rows(dataset, estimator)], dtype=np.float64)
 
     def _finite(self, dataset, estimator, key):
         """``key`` of the folds whose fit succeeded: what means and figures use."""
@@ -118,13 +121,7 @@ class CompareResult:
 
     def n_failed(self, dataset, estimator):
         """Folds whose fit raised an error (left out of means and paired gains)."""
-        return sum(
-            1
-            for row in self.folds
-            if row["dataset"] == dataset
-            and row["estimator"] == estimator
-            and row.get("fit_failed", False)
-        )
+        return len(self._failed_rows(dataset, estimator))
 
     @property
     def datasets(self):
@@ -237,9 +234,7 @@ class CompareResult:
         A fold whose training stopped early (fewer snapshots) counts for the k it
         reached only.
         """
-        rows = [
-            row for row in self.folds if row["dataset"] == dataset and row["estimator"] == estimator
-        ]
+        rows = self._rows(dataset, estimator)
         longest = max(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
 
         def padded(values):
@@ -300,13 +295,7 @@ class CompareResult:
         return lines
 
     def _failure_line(self, dataset, estimator, row):
-        errors = [
-            fold.get("fit_error", "")
-            for fold in self.folds
-            if fold["dataset"] == dataset
-            and fold["estimator"] == estimator
-            and fold.get("fit_failed", False)
-        ]
+        errors = [fold.get("fit_error", "") for fold in self._failed_rows(dataset, estimator)]
         error = next((e for e in errors if e), "")
         return (
             f"  {'  fit failed':<{self._label_width()}}in {row['n_failed']} of "

@@ -15,8 +15,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._classifier import SnapshotEnsembleClassifier
-from .._regressor import SnapshotEnsembleRegressor
+from .. import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 __all__ = [
     "COMPARE_ESTIMATORS",

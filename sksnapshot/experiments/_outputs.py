@@ -10,10 +10,21 @@ __all__ = ["save_compare", "save_reference"]
 _NO_MATPLOTLIB = "matplotlib is not installed: figures skipped (pip install 'sksnapshot[plot]')."
 
 
-def _folder(out):
+def _save(result, out, name, tables, figures):
+    """Write ``<name>.txt`` (the printed table), the CSV ``tables``, ``<name>.json``, figures.
+
+    ``tables`` is a list of ``(file name, rows)``; a table without rows is not written.
+    ``figures(result, out)`` draws the PNG files (skipped without matplotlib).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return out
+    (out / f"{name}.txt").write_text(result.format_table() + "\n")
+    paths = [out / f"{name}.txt"]
+    paths += [write_csv(out / file, rows) for file, rows in tables if rows]
+    paths.append(write_json(out / f"{name}.json", result.to_dict()))
+    if not matplotlib_available():
+        return paths, [_NO_MATPLOTLIB]
+    return paths + figures(result, out), []
 
 
 def save_reference(result, out):
@@ -30,17 +41,8 @@ def save_reference(result, out):
     notes : list of str
         What was skipped, and why.
     """
-    out = _folder(out)
-    (out / "reference.txt").write_text(result.format_table() + "\n")
-    paths = [
-        out / "reference.txt",
-        write_csv(out / "reference.csv", result.per_k()),
-        write_csv(out / "reference_seeds.csv", result.per_seed()),
-        write_json(out / "reference.json", result.to_dict()),
-    ]
-    if not matplotlib_available():
-        return paths, [_NO_MATPLOTLIB]
-    return paths + reference_figures(result, out), []
+    tables = [("reference.csv", result.per_k()), ("reference_seeds.csv", result.per_seed())]
+    return _save(result, out, "reference", tables, reference_figures)
 
 
 def save_compare(result, out):
@@ -60,14 +62,17 @@ def save_compare(result, out):
     notes : list of str
         What was skipped, and why.
     """
-    out = _folder(out)
-    (out / "compare.txt").write_text(result.format_table() + "\n")
-    paths = [
-        out / "compare.txt",
-        write_csv(out / "compare.csv", result.summary()),
-        write_csv(out / "compare_folds.csv", _flat_folds(result.folds)),
+    tables = [
+        ("compare.csv", result.summary()),
+        ("compare_folds.csv", _flat_folds(result.folds)),
+        ("compare_gains.csv", _flat_gains(result)),
     ]
-    gains = [
+    return _save(result, out, "compare", tables, compare_figures)
+
+
+def _flat_gains(result):
+    """Paired-gain rows for CSV: one column per metric and statistic."""
+    return [
         {
             "dataset": g["dataset"],
             "of": g["of"],
@@ -78,12 +83,6 @@ def save_compare(result, out):
         }
         for g in result.gains()
     ]
-    if gains:
-        paths.append(write_csv(out / "compare_gains.csv", gains))
-    paths.append(write_json(out / "compare.json", result.to_dict()))
-    if not matplotlib_available():
-        return paths, [_NO_MATPLOTLIB]
-    return paths + compare_figures(result, out), []
 
 
 def _flat_folds(folds):

@@ -13,11 +13,11 @@ from itertools import combinations
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import log_loss
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._classifier import SnapshotEnsembleClassifier
+from .. import SnapshotEnsembleClassifier
+from .._inspection import proba_scores, snapshot_outputs, stack_scores, unwrap
 from ._datasets import REFERENCE_PARAMS, reference_problem
 from ._progress import Progress
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
@@ -76,24 +76,13 @@ def snapshot_scores(estimator, X, y):
     >>> scores["member_accuracy"].shape, scores["ensemble_accuracy"].shape
     ((3,), (3,))
     """
-    if isinstance(estimator, Pipeline):
-        X, estimator = estimator[:-1].transform(X), estimator[-1]
-    y = np.asarray(y)
-    classes = estimator.classes_
-    members = estimator.member_predict_proba(X)
-    staged = np.array(list(estimator.staged_predict_proba(X)))
-
-    def accuracy(probabilities):
-        return np.array([np.mean(classes[p.argmax(axis=1)] == y) for p in probabilities])
-
-    def loss(probabilities):
-        return np.array([log_loss(y, p, labels=classes) for p in probabilities])
-
+    classes = unwrap(estimator).estimator.classes_
+    members, staged = snapshot_outputs(estimator, X)
     return {
-        "member_accuracy": accuracy(members),
-        "ensemble_accuracy": accuracy(staged),
-        "member_log_loss": loss(members),
-        "ensemble_log_loss": loss(staged),
+        "member_accuracy": stack_scores(y, members, "accuracy", classes),
+        "ensemble_accuracy": stack_scores(y, staged, "accuracy", classes),
+        "member_log_loss": stack_scores(y, members, "log_loss", classes),
+        "ensemble_log_loss": stack_scores(y, staged, "log_loss", classes),
         "disagreement": member_disagreement(members),
     }
 
@@ -347,12 +336,9 @@ def run_reference(
                 run.update(snapshot_scores(model, problem.X_test, problem.y_test))
             else:
                 proba = model.predict_proba(problem.X_test)
-                run["single_accuracy"] = float(
-                    np.mean(model.classes_[proba.argmax(axis=1)] == problem.y_test)
-                )
-                run["single_log_loss"] = float(
-                    log_loss(problem.y_test, proba, labels=model.classes_)
-                )
+                scores = proba_scores(problem.y_test, model.classes_, proba)
+                run["single_accuracy"] = scores["accuracy"]
+                run["single_log_loss"] = scores["log_loss"]
             first.setdefault(name, model)
             tracker.advance(
                 1, f"seed {seed + 1}/{len(seeds)}: {label} in {run[f'{name}_fit_time']:.1f} s"

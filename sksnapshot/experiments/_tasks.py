@@ -9,13 +9,10 @@ gains, tables, files, figures) is shared and reads the metrics from the task.
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.compose import TransformedTargetRegressor
-from sklearn.metrics import log_loss, r2_score, root_mean_squared_error
 from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
-from sklearn.pipeline import Pipeline
 
-from .._classifier import SnapshotEnsembleClassifier
-from .._regressor import SnapshotEnsembleRegressor
+from .. import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
+from .._inspection import prediction_scores, proba_scores, snapshot_outputs, stack_scores, unwrap
 from ._reference import snapshot_scores
 
 __all__ = ["TASKS", "CompareTask", "Metric", "members_used", "regression_snapshot_scores"]
@@ -55,13 +52,6 @@ def members_used(estimator):
     return int(estimator.n_members_)
 
 
-def _snapshot_estimator(estimator):
-    """The snapshot ensemble inside a fitted ``TransformedTargetRegressor`` or ``Pipeline``."""
-    if isinstance(estimator, TransformedTargetRegressor):
-        estimator = estimator.regressor_
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
-
-
 class CompareTask:
     """Scoring, folds and per-snapshot scores of one kind of problem (see subclasses)."""
 
@@ -95,6 +85,19 @@ class CompareTask:
             ``spread``: float, see ``spread_key``; ``n_snapshots`` and ``n_members``:
             snapshots taken and snapshots the estimator predicts with.
         """
+        scores = self._flat_snapshot_scores(estimator, X, y)
+        inner = unwrap(estimator).estimator
+        keys = [metric.key for metric in self.metrics]
+        return {
+            "member": {key: scores[f"member_{key}"] for key in keys},
+            "last_k": {key: scores[f"ensemble_{key}"] for key in keys},
+            "spread": scores[self.spread_key],
+            "n_snapshots": len(inner.snapshots_),
+            "n_members": members_used(inner),
+        }
+
+    def _flat_snapshot_scores(self, estimator, X, y):
+        """The scores of the task's public per-snapshot function (see subclasses)."""
         raise NotImplementedError
 
     def format_spread(self, value):
@@ -123,23 +126,10 @@ class _Classification(CompareTask):
         )
 
     def score(self, estimator, X, y):
-        proba = estimator.predict_proba(X)
-        classes = estimator.classes_
-        return {
-            "accuracy": float(np.mean(classes[proba.argmax(axis=1)] == np.asarray(y))),
-            "log_loss": float(log_loss(y, proba, labels=classes)),
-        }
+        return proba_scores(y, estimator.classes_, estimator.predict_proba(X))
 
-    def snapshot_scores(self, estimator, X, y):
-        scores = snapshot_scores(estimator, X, y)
-        inner = _snapshot_estimator(estimator)
-        return {
-            "member": {key: scores[f"member_{key}"] for key in ("accuracy", "log_loss")},
-            "last_k": {key: scores[f"ensemble_{key}"] for key in ("accuracy", "log_loss")},
-            "spread": scores["disagreement"],
-            "n_snapshots": len(inner.snapshots_),
-            "n_members": members_used(inner),
-        }
+    def _flat_snapshot_scores(self, estimator, X, y):
+        return snapshot_scores(estimator, X, y)
 
     def format_spread(self, value):
         return f"members disagree on {100 * value:.1f} % of the rows"
@@ -182,40 +172,20 @@ def regression_snapshot_scores(estimator, X, y):
     ((3,), (3,))
     """
     y = np.asarray(y, dtype=np.float64)
-    transformer = None
-    if isinstance(estimator, TransformedTargetRegressor):
-        transformer, estimator = estimator.transformer_, estimator.regressor_
-    if isinstance(estimator, Pipeline):
-        X, estimator = estimator[:-1].transform(X), estimator[-1]
-
-    def original_units(prediction):
-        if transformer is None:
-            return prediction
-        return transformer.inverse_transform(prediction.reshape(len(prediction), -1)).reshape(
-            prediction.shape
-        )
-
-    members = np.array([original_units(p) for p in estimator.member_predict(X)])
-    staged = np.array([original_units(p) for p in estimator.staged_predict(X)])
-    _, std = estimator.predict(X, return_std=True)
+    members, staged = snapshot_outputs(estimator, X)
+    inner, X, transformer = unwrap(estimator, X)
+    _, std = inner.predict(X, return_std=True)
     std = std.reshape(len(std), -1)
     if transformer is not None:
         # An affine transform multiplies a spread by the size of its slope.
         zero = np.zeros((1, std.shape[1]))
         slope = transformer.inverse_transform(zero + 1) - transformer.inverse_transform(zero)
         std = std * np.abs(slope)
-
-    def r2(predictions):
-        return np.array([r2_score(y, p) for p in predictions])
-
-    def rmse(predictions):
-        return np.array([root_mean_squared_error(y, p) for p in predictions])
-
     return {
-        "member_r2": r2(members),
-        "ensemble_r2": r2(staged),
-        "member_rmse": rmse(members),
-        "ensemble_rmse": rmse(staged),
+        "member_r2": stack_scores(y, members, "r2"),
+        "ensemble_r2": stack_scores(y, staged, "r2"),
+        "member_rmse": stack_scores(y, members, "rmse"),
+        "ensemble_rmse": stack_scores(y, staged, "rmse"),
         "member_std": float(np.mean(std)),
     }
 
@@ -235,24 +205,13 @@ class _Regression(CompareTask):
 
     def prediction_scores(self, y, prediction):
         """R² and RMSE of ``prediction``."""
-        return {
-            "r2": float(r2_score(y, prediction)),
-            "rmse": float(root_mean_squared_error(y, prediction)),
-        }
+        return prediction_scores(y, prediction)
 
     def score(self, estimator, X, y):
         return self.prediction_scores(y, estimator.predict(X))
 
-    def snapshot_scores(self, estimator, X, y):
-        scores = regression_snapshot_scores(estimator, X, y)
-        inner = _snapshot_estimator(estimator)
-        return {
-            "member": {key: scores[f"member_{key}"] for key in ("r2", "rmse")},
-            "last_k": {key: scores[f"ensemble_{key}"] for key in ("r2", "rmse")},
-            "spread": scores["member_std"],
-            "n_snapshots": len(inner.snapshots_),
-            "n_members": members_used(inner),
-        }
+    def _flat_snapshot_scores(self, estimator, X, y):
+        return regression_snapshot_scores(estimator, X, y)
 
     def format_spread(self, value):
         return f"members' predictions spread by {value:.3g} (std, mean over rows)"
