@@ -206,8 +206,6 @@ def train_cycles(
     snapshotter : SnapshotCallback
         Its ``snapshots``, ``history`` and ``stop_reason`` describe the run.
     """
-    base_optimizer = model.optimizer.get_config()
-    compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
     snapshotter = SnapshotCallback(plan.snapshot_steps)
     # First, so that a finished cycle's snapshot is taken before any other callback.
     callbacks = [snapshotter, *callbacks]
@@ -233,21 +231,14 @@ def train_cycles(
         snapshotter.interruptible(),
     ):
         if tf.distribute.has_strategy():
-            _fit_distributed(model, train, plan, compile_config, **common)
+            _fit_distributed(model, train, plan, **common)
         else:
+            # The optimizer the network was compiled with (rate set before every step):
+            # compiled once per fit, and after it the model keeps it at the last rate.
             step_rates = plan.step_rates
             _training_optimizer(model, float(step_rates[0]))
             program = shared_program(model, train, program_key(model, train))
             run_cycles(model, program, train, step_rates=step_rates, **common)
-    # Leave the model with a plain optimizer at the last rate: the optimizer's slots are
-    # not needed after training and would be pickled.
-    with strategy.scope():
-        final = type(model.optimizer).from_config(
-            {**base_optimizer, "learning_rate": float(plan.unit_rates[-1])}
-        )
-        model.compile(**{**compile_config, "optimizer": final})
-        # Built, so that a pickled model restores its optimizer without warnings.
-        final.build(model.trainable_variables)
     return snapshotter
 
 
@@ -255,7 +246,6 @@ def _fit_distributed(
     model,
     train,
     plan,
-    compile_config,
     *,
     step_lengths,
     batch_size,
@@ -267,14 +257,19 @@ def _fit_distributed(
     validation_data,
     validation_batch_size,
 ):
-    """``Model.fit`` on the seeded stream, under the model's tf.distribute strategy."""
+    """``Model.fit`` on the seeded stream, under the model's tf.distribute strategy.
+
+    The optimizer follows the plan through a :class:`SnapshotLearningRateSchedule`;
+    afterwards the model gets a plain optimizer at the last rate (a schedule would be
+    pickled with the model, and refuses a later float rate).
+    """
+    compile_config = keras.saving.deserialize_keras_object(model.get_compile_config())
+    base_optimizer = model.optimizer.get_config()
     # Keras 3.15's multi-step loop fails under several replicas ("You must feed a value
     # for placeholder tensor"): one step per compiled call there.
     single = model.distribute_strategy.num_replicas_in_sync == 1
     schedule = SnapshotLearningRateSchedule(plan.unit_rates, plan.steps_per_unit)
-    optimizer = type(model.optimizer).from_config(
-        {**model.optimizer.get_config(), "learning_rate": schedule}
-    )
+    optimizer = type(model.optimizer).from_config({**base_optimizer, "learning_rate": schedule})
     snapshotter = callbacks[0]  # the SnapshotCallback, first in the list
     start = 0
     for first, count, length in cycle_groups(step_lengths):
@@ -307,6 +302,12 @@ def _fit_distributed(
             verbose=verbose,
         )
         start += count * length
+    final = type(model.optimizer).from_config(
+        {**base_optimizer, "learning_rate": float(plan.unit_rates[-1])}
+    )
+    model.compile(**{**compile_config, "optimizer": final})
+    # Built, so that a pickled model restores its optimizer without warnings.
+    final.build(model.trainable_variables)
 
 
 def _training_optimizer(model, learning_rate):

@@ -325,3 +325,22 @@ def test_prediction_is_chunked_and_padded_without_changing_results(blobs, tiny_p
     assert whole.shape == (3, len(X), 3)
     one_row = member_outputs(clf.model_, clf.snapshots_, encoded[:1])
     np.testing.assert_allclose(one_row, whole[:, :1], atol=1e-6)
+
+
+def test_a_fit_compiles_the_network_once(blobs, monkeypatch):
+    """The optimizer scikeras compiled trains the network and stays with it after fit."""
+    X, y = blobs
+    calls = []
+    compile_ = keras.Model.compile
+
+    def counting_compile(self, *args, **kwargs):
+        calls.append(type(self).__name__)
+        return compile_(self, *args, **kwargs)
+
+    params = dict(hidden_layer_sizes=(8,), n_cycles=2, epochs=4, random_state=0)
+    SnapshotEnsembleClassifier(**params).fit(X, y)  # the shared program exists now
+    monkeypatch.setattr(keras.Model, "compile", counting_compile)
+    clf = SnapshotEnsembleClassifier(**params).fit(X, y)
+    assert len(calls) == 1
+    # ...and trained with it: the optimizer counted every step of the fit.
+    assert int(clf.model_.optimizer.iterations.numpy()) == 4 * int(np.ceil(len(X) / 32))
