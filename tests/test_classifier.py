@@ -11,7 +11,13 @@ import joblib
 import keras
 import numpy as np
 import pytest
-from _helpers import StepRecorder, as_probabilities, hand_member_outputs
+from _helpers import (
+    StartWeights,
+    StepRecorder,
+    as_probabilities,
+    assert_continues,
+    hand_member_outputs,
+)
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.metrics import log_loss
@@ -312,9 +318,12 @@ def test_sample_and_class_weights(blobs, tiny_params):
 
 def test_warm_start_appends_snapshots(blobs, tiny_params):
     X, y = blobs
-    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True).fit(X, y)
-    first = [w.copy() for w in clf.snapshots_[-1]]
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True, callbacks=[recorder])
     clf.fit(X, y)
+    first = [w.copy() for w in clf.snapshots_[-1]]
+    # Starts from the last snapshot, appends three snapshots and three history entries.
+    assert_continues(clf, recorder, lambda: clf.fit(X, y), n_new_cycles=3)
     assert len(clf.snapshots_) == 6
     assert len(clf.learning_rates_) == 2 * 9 * 10  # 300 rows -> 10 steps per epoch
     np.testing.assert_array_equal(clf.snapshots_[2][0], first[0])
