@@ -11,6 +11,7 @@ import joblib
 import keras
 import numpy as np
 import pytest
+from _helpers import StartWeights, assert_continues
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -66,12 +67,15 @@ def test_save_load_round_trip_is_bit_identical(fitted, blobs, tmp_path):
 def test_a_loaded_estimator_trains_further(fitted, blobs, tmp_path):
     X, y = blobs
     names = fitted.classes_[y]
-    restored = load(save(fitted, tmp_path / "clf"))
-    restored.set_params(warm_start=True).fit(X, names)
+    recorder = StartWeights()
+    restored = load(save(fitted, tmp_path / "clf"), params={"callbacks": [recorder]})
+    restored.set_params(warm_start=True)
+    # From the saved last snapshot, with the saved history_ extended by three cycles.
+    assert_continues(restored, recorder, lambda: restored.fit(X, names), n_new_cycles=3)
     assert len(restored.snapshots_) == 6
     for a, b in zip(restored.snapshots_[2], fitted.snapshots_[2], strict=True):
         np.testing.assert_array_equal(a, b)
-    refit = clone(restored).set_params(warm_start=False).fit(X, names)
+    refit = clone(restored).set_params(warm_start=False, callbacks=None).fit(X, names)
     np.testing.assert_array_equal(refit.predict_proba(X), fitted.predict_proba(X))
 
 

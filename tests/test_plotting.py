@@ -8,6 +8,7 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+from _helpers import StartWeights, assert_continues
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -93,12 +94,13 @@ def test_learning_rate_display_from_params_needs_rows_for_batch_updates():
 
 def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_params):
     X, y = blobs
-    pipe = make_pipeline(
-        StandardScaler(), SnapshotEnsembleClassifier(**tiny_params, warm_start=True)
-    )
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True, callbacks=[recorder])
+    pipe = make_pipeline(StandardScaler(), clf)
     pipe.fit(X, y)
-    pipe.set_params(snapshotensembleclassifier__n_cycles=2).fit(X, y)
-    clf = pipe[-1]
+    pipe.set_params(snapshotensembleclassifier__n_cycles=2)
+    assert_continues(clf, recorder, lambda: pipe.fit(X, y), n_new_cycles=2)
+    assert pipe[-1] is clf
     display = LearningRateDisplay.from_estimator(pipe)
     n_first = len(clf.learning_rates_) - 9 * 10  # 300 rows: 10 steps per epoch, 9 epochs
     assert n_first == 90
