@@ -67,7 +67,7 @@ def assert_continues(estimator, recorder, fit, n_new_cycles):
     for got, want in zip(recorder.weights[-1], last, strict=True):
         np.testing.assert_array_equal(got, want)
     assert len(estimator.snapshots_) == len(previous) + n_new_cycles
-    for kept, before in zip(estimator.snapshots_, previous):
+    for kept, before in zip(estimator.snapshots_[: len(previous)], previous, strict=True):
         for a, b in zip(kept, before, strict=True):
             np.testing.assert_array_equal(a, b)
     assert set(estimator.history_) == set(history)

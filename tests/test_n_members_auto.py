@@ -90,9 +90,7 @@ def test_regressor_auto_members_scores_the_held_out_rows():
         random_state=SEED,
     )
     reg = SnapshotEnsembleRegressor(**params, n_members="auto").fit(X, y)
-    X_train, X_held, y_train, y_held = train_test_split(
-        X, y, test_size=0.25, random_state=SEED
-    )
+    X_train, X_held, y_train, y_held = train_test_split(X, y, test_size=0.25, random_state=SEED)
     assert len(X_held) == 50
     plain = SnapshotEnsembleRegressor(**params).fit(X_train, y_train)
     _assert_same_snapshots(reg.snapshots_, plain.snapshots_)
