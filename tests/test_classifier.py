@@ -370,7 +370,7 @@ def test_bad_targets_get_clear_errors(blobs, tiny_params):
         clf.fit(X, np.linspace(0, 1, len(X)))
     with pytest.warns(DataConversionWarning):
         clf.fit(X, y.reshape(-1, 1))
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         SnapshotEnsembleClassifier().predict(X)
 
 

@@ -171,7 +171,7 @@ def test_divergence_before_the_first_snapshot_raises(blobs):
         clf.fit(X, y)
     assert "training loss became nan in cycle 1 of 5" in str(info.value)
     assert "Lower max_learning_rate (now 1e+06)" in str(info.value)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         clf.predict(X)
 
 
@@ -198,7 +198,7 @@ def test_keyboard_interrupt_before_the_first_snapshot_propagates(blobs):
     clf = SnapshotEnsembleClassifier(**PARAMS, callbacks=[Interrupt(during=0)])
     with pytest.raises(KeyboardInterrupt, match="before any snapshot"):
         clf.fit(X, y)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         clf.predict(X)
 
 
@@ -237,14 +237,19 @@ def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was(blobs):
     bad = X.copy()
     bad[0, 0] = np.nan
     strings = np.full(X.shape, "a")
-    for X_bad, y_bad in [(bad, y), (X, np.zeros(len(y))), (strings, y), (X, y[:-1])]:
-        with pytest.raises(ValueError):
+    for X_bad, y_bad, message in [
+        (bad, y, "Input X contains NaN"),
+        (X, np.zeros(len(y)), "only one class"),
+        (strings, y, "needs numeric X"),
+        (X, y[:-1], "inconsistent numbers of samples"),
+    ]:
+        with pytest.raises(ValueError, match=message):
             clf.fit(X_bad, y_bad)
         np.testing.assert_array_equal(clf.predict_proba(X), expected)
         np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     # A warm-started fit that diverges at once keeps the snapshots it continued from.
     clf.set_params(warm_start=True, max_learning_rate=1e6)
-    with pytest.raises(FloatingPointError):
+    with pytest.raises(FloatingPointError, match="took no snapshot: the training loss became nan"):
         clf.fit(X, y)
     assert len(clf.snapshots_) == 2
     for kept, before in zip(clf.snapshots_, snapshots, strict=True):

@@ -10,6 +10,7 @@ import textwrap
 import joblib
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from _helpers import StartWeights, assert_continues
 from sklearn.base import clone
@@ -99,12 +100,11 @@ def test_unfitted_estimator_round_trip(tmp_path):
     assert isinstance(params["loss"], keras.losses.SparseCategoricalCrossentropy)
     assert params["loss"].get_config() == clf.loss.get_config()
     assert params["random_state"].randint(1000) == np.random.RandomState(3).randint(1000)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         restored.predict(np.zeros((1, 2)))
 
 
 def test_boolean_labels_and_dataframe_feature_names(binary, tmp_path):
-    pd = pytest.importorskip("pandas")
     X, y = binary
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(4,), n_cycles=2, epochs=4)

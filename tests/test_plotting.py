@@ -159,7 +159,7 @@ def test_ensemble_curve_display_errors(blobs, tiny_params):
     with pytest.raises(ValueError, match="same shape"):
         EnsembleCurveDisplay([0.1, 0.2], [0.1, 0.2, 0.3])
     X, y = blobs
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         EnsembleCurveDisplay.from_estimator(SnapshotEnsembleClassifier(), X, y)
     with pytest.raises(TypeError, match="SnapshotEnsembleClassifier"):
         EnsembleCurveDisplay.from_estimator(LogisticRegression().fit(X, y), X, y)
