@@ -305,13 +305,21 @@ def test_validation_split_scores_every_cycle(blobs, tiny_params):
     assert np.all(np.isfinite(clf.history_["val_loss"]))
 
 
-def test_sample_and_class_weights(blobs, tiny_params):
+def test_sample_and_class_weights_multiply(blobs, tiny_params):
     X, y = blobs
     weights = np.ones(len(y))
     weights[y == 0] = 0.0  # rows of weight 0 are not trained on
+    weights[::7] = 3.0
+    original = weights.copy()
     clf = SnapshotEnsembleClassifier(**tiny_params, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
     clf.fit(X, y, sample_weight=weights)
-    np.testing.assert_array_equal(weights[y != 0], 1.0)  # the caller's array is intact
+    np.testing.assert_array_equal(weights, original)  # the caller's array is intact
+    # The same training as with the product of the two as sample_weight.
+    product = weights * np.where(y == 1, 2.0, 1.0)
+    same = SnapshotEnsembleClassifier(**tiny_params).fit(X, y, sample_weight=product)
+    for got, want in zip(clf.snapshots_, same.snapshots_, strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
     unweighted = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
     assert not np.allclose(clf.predict_proba(X), unweighted.predict_proba(X))
 
