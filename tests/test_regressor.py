@@ -111,7 +111,8 @@ def test_n_members_auto_and_weights(friedman):
     X, y = friedman
     y = (y - y.mean()) / y.std()
     reg = SnapshotEnsembleRegressor(**PARAMS, n_members="auto").fit(X, y)
-    assert 1 <= reg.n_members_ <= 3
+    # The held-out losses and the choice are checked by hand in test_n_members_auto.py.
+    assert reg.holdout_losses_.shape == (3,)
     np.testing.assert_allclose(
         reg.predict(X), reg.member_predict(X)[-reg.n_members_ :].mean(0), atol=1e-12
     )
