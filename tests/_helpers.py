@@ -36,3 +36,41 @@ def hand_member_outputs(estimator, X, weights_list=None):
 def as_probabilities(raw):
     """Two columns for one sigmoid unit, as the classifier reports them."""
     return np.concatenate([1 - raw, raw], axis=-1) if raw.shape[-1] == 1 else raw
+
+
+class StartWeights(keras.callbacks.Callback):
+    """The model's weights when each training run begins (``on_train_begin``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_train_begin(self, logs=None):
+        self.weights.append([np.array(w, copy=True) for w in self.model.get_weights()])
+
+
+def assert_continues(estimator, recorder, fit, n_new_cycles):
+    """Run ``fit``, a warm-started fit of ``estimator``, and check that it continued.
+
+    ``recorder`` is a :class:`StartWeights` among the estimator's callbacks since its
+    first fit (a callback set with ``set_params`` after that is not used by a
+    warm-started fit). The fit must start from the last snapshot of the previous fit,
+    keep the previous snapshots, and append ``n_new_cycles`` entries to every list of
+    ``history_``.
+    """
+    last = [np.array(w, copy=True) for w in estimator.snapshots_[-1]]
+    previous = [[np.array(w, copy=True) for w in s] for s in estimator.snapshots_]
+    history = {key: list(values) for key, values in estimator.history_.items()}
+    n_runs = len(recorder.weights)
+    fit()
+    assert len(recorder.weights) == n_runs + 1
+    for got, want in zip(recorder.weights[-1], last, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert len(estimator.snapshots_) == len(previous) + n_new_cycles
+    for kept, before in zip(estimator.snapshots_[: len(previous)], previous, strict=True):
+        for a, b in zip(kept, before, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert set(estimator.history_) == set(history)
+    for key, values in history.items():
+        assert len(estimator.history_[key]) == len(values) + n_new_cycles, key
+        assert list(estimator.history_[key][: len(values)]) == values, key

@@ -5,6 +5,7 @@ multi-output targets and a column y are covered in ``test_classifier.py``.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 
@@ -115,7 +116,6 @@ def test_bad_training_data(case):
 
 
 def test_dataframe_columns_that_are_not_numeric_are_named():
-    pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"size": X[:, 0], "colour": np.where(Y == 1, "red", "blue")})
     with pytest.raises(ValueError, match=r"the columns \['colour'\] of X are not numeric"):
         SnapshotEnsembleClassifier(**TINY).fit(frame, Y)

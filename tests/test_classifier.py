@@ -11,7 +11,13 @@ import joblib
 import keras
 import numpy as np
 import pytest
-from _helpers import StepRecorder, as_probabilities, hand_member_outputs
+from _helpers import (
+    StartWeights,
+    StepRecorder,
+    as_probabilities,
+    assert_continues,
+    hand_member_outputs,
+)
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.metrics import log_loss
@@ -299,22 +305,33 @@ def test_validation_split_scores_every_cycle(blobs, tiny_params):
     assert np.all(np.isfinite(clf.history_["val_loss"]))
 
 
-def test_sample_and_class_weights(blobs, tiny_params):
+def test_sample_and_class_weights_multiply(blobs, tiny_params):
     X, y = blobs
     weights = np.ones(len(y))
     weights[y == 0] = 0.0  # rows of weight 0 are not trained on
+    weights[::7] = 3.0
+    original = weights.copy()
     clf = SnapshotEnsembleClassifier(**tiny_params, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
     clf.fit(X, y, sample_weight=weights)
-    np.testing.assert_array_equal(weights[y != 0], 1.0)  # the caller's array is intact
+    np.testing.assert_array_equal(weights, original)  # the caller's array is intact
+    # The same training as with the product of the two as sample_weight.
+    product = weights * np.where(y == 1, 2.0, 1.0)
+    same = SnapshotEnsembleClassifier(**tiny_params).fit(X, y, sample_weight=product)
+    for got, want in zip(clf.snapshots_, same.snapshots_, strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
     unweighted = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
     assert not np.allclose(clf.predict_proba(X), unweighted.predict_proba(X))
 
 
 def test_warm_start_appends_snapshots(blobs, tiny_params):
     X, y = blobs
-    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True).fit(X, y)
-    first = [w.copy() for w in clf.snapshots_[-1]]
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True, callbacks=[recorder])
     clf.fit(X, y)
+    first = [w.copy() for w in clf.snapshots_[-1]]
+    # Starts from the last snapshot, appends three snapshots and three history entries.
+    assert_continues(clf, recorder, lambda: clf.fit(X, y), n_new_cycles=3)
     assert len(clf.snapshots_) == 6
     assert len(clf.learning_rates_) == 2 * 9 * 10  # 300 rows -> 10 steps per epoch
     np.testing.assert_array_equal(clf.snapshots_[2][0], first[0])
@@ -361,7 +378,7 @@ def test_bad_targets_get_clear_errors(blobs, tiny_params):
         clf.fit(X, np.linspace(0, 1, len(X)))
     with pytest.warns(DataConversionWarning):
         clf.fit(X, y.reshape(-1, 1))
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         SnapshotEnsembleClassifier().predict(X)
 
 

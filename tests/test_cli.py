@@ -22,12 +22,12 @@ def _assert_png(path):
 
 
 def test_help_lists_both_commands(capsys):
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^0$") as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "reference" in out and "compare" in out
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^0$"):
         main(["compare", "--help"])
     out = capsys.readouterr().out
     for option in ("--datasets", "--estimators", "--n-repeats", "--n-splits", "--quick", "--out"):
@@ -120,7 +120,7 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     ],
 )
 def test_bad_options_are_refused(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^2$") as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err

@@ -8,7 +8,6 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sksnapshot
-
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 # Every check the estimator is expected to fail, with the reason (also in the README).

@@ -363,7 +363,7 @@ def test_cli_infers_the_task_from_the_datasets(tmp_path, capsys):
     ],
 )
 def test_bad_compare_options_are_refused(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^2$") as exit_info:
         main(["compare", *argv])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err

@@ -31,14 +31,34 @@ SCRIPT = textwrap.dedent(
             model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
         return model
 
+    class RateRecorder(keras.callbacks.Callback):
+        # The optimizer's step count and learning rate before every training call.
+
+        def __init__(self):
+            super().__init__()
+            self.steps, self.rates = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            optimizer = self.model.optimizer
+            self.steps.append(int(keras.ops.convert_to_numpy(optimizer.iterations)))
+            self.rates.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+
+    recorder = RateRecorder()
     X, y = make_blobs(n_samples=200, centers=3, random_state=0)
-    clf = SnapshotEnsembleClassifier(build, n_cycles=3, epochs=6, random_state=0).fit(X, y)
+    clf = SnapshotEnsembleClassifier(
+        build, n_cycles=3, epochs=6, random_state=0, callbacks=[recorder]
+    ).fit(X, y)
     assert type(clf.model_.distribute_strategy).__name__ == "MirroredStrategy"
     assert type(clf.model_.weights[0].value).__name__ == "MirroredVariable"
     assert len(clf.snapshots_) == 3
     # 200 rows in batches of 32 -> 7 steps per epoch, 6 epochs: 42 steps, 14 per cycle.
     assert int(clf.model_.optimizer.iterations.numpy()) == 0  # final optimizer is fresh
     assert len(clf.learning_rates_) == 42
+    # One step per call under two replicas: the rate of every step the optimizer took
+    # is the planned one.
+    assert recorder.steps == list(range(42)), recorder.steps
+    np.testing.assert_allclose(recorder.rates, clf.learning_rates_, rtol=1e-6)
+    assert recorder.rates[0] > 10 * recorder.rates[13]  # annealed within the first cycle
     members = clf.member_predict_proba(X)
     assert members.shape == (3, 200, 3)
     assert not np.allclose(members[0], members[-1])

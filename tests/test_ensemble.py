@@ -99,9 +99,9 @@ def test_n_members_auto_chooses_on_held_out_rows(blobs):
     clf = SnapshotEnsembleClassifier(
         hidden_layer_sizes=(16,), n_cycles=4, epochs=8, n_members="auto", random_state=0
     ).fit(X, y)
-    assert 1 <= clf.n_members_ <= 4
     assert clf.holdout_losses_.shape == (4,)
-    assert clf.n_members_ == best_member_count(clf.holdout_losses_)
+    # The held-out rows, their losses and the choice are rebuilt by hand in
+    # test_n_members_auto.py; here, the plan and the prediction of the chosen members.
     # 10 % of the 300 rows are held out: 270 rows -> 9 steps per epoch.
     assert len(clf.learning_rates_) == 8 * 9
     rates, _ = clf.simulate_learning_rates(len(X))

@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from _helpers import StartWeights, assert_continues
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
@@ -170,7 +171,7 @@ def test_divergence_before_the_first_snapshot_raises(blobs):
         clf.fit(X, y)
     assert "training loss became nan in cycle 1 of 5" in str(info.value)
     assert "Lower max_learning_rate (now 1e+06)" in str(info.value)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         clf.predict(X)
 
 
@@ -197,7 +198,7 @@ def test_keyboard_interrupt_before_the_first_snapshot_propagates(blobs):
     clf = SnapshotEnsembleClassifier(**PARAMS, callbacks=[Interrupt(during=0)])
     with pytest.raises(KeyboardInterrupt, match="before any snapshot"):
         clf.fit(X, y)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         clf.predict(X)
 
 
@@ -228,20 +229,27 @@ def test_a_callback_that_stops_inside_a_cycle_is_reported(blobs):
 
 def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was(blobs):
     X, y = blobs
-    clf = SnapshotEnsembleClassifier(**{**PARAMS, "n_cycles": 2}).fit(X, y)
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**{**PARAMS, "n_cycles": 2}, callbacks=[recorder])
+    clf.fit(X, y)
     expected = clf.predict_proba(X)
     snapshots = [[w.copy() for w in s] for s in clf.snapshots_]
     bad = X.copy()
     bad[0, 0] = np.nan
     strings = np.full(X.shape, "a")
-    for X_bad, y_bad in [(bad, y), (X, np.zeros(len(y))), (strings, y), (X, y[:-1])]:
-        with pytest.raises(ValueError):
+    for X_bad, y_bad, message in [
+        (bad, y, "Input X contains NaN"),
+        (X, np.zeros(len(y)), "only one class"),
+        (strings, y, "needs numeric X"),
+        (X, y[:-1], "inconsistent numbers of samples"),
+    ]:
+        with pytest.raises(ValueError, match=message):
             clf.fit(X_bad, y_bad)
         np.testing.assert_array_equal(clf.predict_proba(X), expected)
         np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     # A warm-started fit that diverges at once keeps the snapshots it continued from.
     clf.set_params(warm_start=True, max_learning_rate=1e6)
-    with pytest.raises(FloatingPointError):
+    with pytest.raises(FloatingPointError, match="took no snapshot: the training loss became nan"):
         clf.fit(X, y)
     assert len(clf.snapshots_) == 2
     for kept, before in zip(clf.snapshots_, snapshots, strict=True):
@@ -251,8 +259,8 @@ def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was(blobs):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
     # ... and can go on training from there with a sane rate.
-    clf.set_params(max_learning_rate=0.05).fit(X, y)
-    assert len(clf.snapshots_) == 4
+    clf.set_params(max_learning_rate=0.05)
+    assert_continues(clf, recorder, lambda: clf.fit(X, y), n_new_cycles=2)
 
 
 # Unscaled inputs of order 1e14: SGD blows the weights up to ~1e18 while the training loss

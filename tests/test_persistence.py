@@ -10,7 +10,9 @@ import textwrap
 import joblib
 import keras
 import numpy as np
+import pandas as pd
 import pytest
+from _helpers import StartWeights, assert_continues
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -66,12 +68,15 @@ def test_save_load_round_trip_is_bit_identical(fitted, blobs, tmp_path):
 def test_a_loaded_estimator_trains_further(fitted, blobs, tmp_path):
     X, y = blobs
     names = fitted.classes_[y]
-    restored = load(save(fitted, tmp_path / "clf"))
-    restored.set_params(warm_start=True).fit(X, names)
+    recorder = StartWeights()
+    restored = load(save(fitted, tmp_path / "clf"), params={"callbacks": [recorder]})
+    restored.set_params(warm_start=True)
+    # From the saved last snapshot, with the saved history_ extended by three cycles.
+    assert_continues(restored, recorder, lambda: restored.fit(X, names), n_new_cycles=3)
     assert len(restored.snapshots_) == 6
     for a, b in zip(restored.snapshots_[2], fitted.snapshots_[2], strict=True):
         np.testing.assert_array_equal(a, b)
-    refit = clone(restored).set_params(warm_start=False).fit(X, names)
+    refit = clone(restored).set_params(warm_start=False, callbacks=None).fit(X, names)
     np.testing.assert_array_equal(refit.predict_proba(X), fitted.predict_proba(X))
 
 
@@ -95,12 +100,11 @@ def test_unfitted_estimator_round_trip(tmp_path):
     assert isinstance(params["loss"], keras.losses.SparseCategoricalCrossentropy)
     assert params["loss"].get_config() == clf.loss.get_config()
     assert params["random_state"].randint(1000) == np.random.RandomState(3).randint(1000)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         restored.predict(np.zeros((1, 2)))
 
 
 def test_boolean_labels_and_dataframe_feature_names(binary, tmp_path):
-    pd = pytest.importorskip("pandas")
     X, y = binary
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(4,), n_cycles=2, epochs=4)

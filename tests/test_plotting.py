@@ -9,6 +9,7 @@ import keras
 import matplotlib
 import numpy as np
 import pytest
+from _helpers import StartWeights, assert_continues
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -156,12 +157,13 @@ def test_learning_rate_display_of_a_regressor_in_a_transformed_target(blobs, tin
 
 def test_learning_rate_display_after_warm_start_and_in_a_pipeline(blobs, tiny_params):
     X, y = blobs
-    pipe = make_pipeline(
-        StandardScaler(), SnapshotEnsembleClassifier(**tiny_params, warm_start=True)
-    )
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True, callbacks=[recorder])
+    pipe = make_pipeline(StandardScaler(), clf)
     pipe.fit(X, y)
-    pipe.set_params(snapshotensembleclassifier__n_cycles=2).fit(X, y)
-    clf = pipe[-1]
+    pipe.set_params(snapshotensembleclassifier__n_cycles=2)
+    assert_continues(clf, recorder, lambda: pipe.fit(X, y), n_new_cycles=2)
+    assert pipe[-1] is clf
     display = LearningRateDisplay.from_estimator(pipe)
     n_first = len(clf.learning_rates_) - 9 * 10  # 300 rows: 10 steps per epoch, 9 epochs
     assert n_first == 90
@@ -220,7 +222,7 @@ def test_ensemble_curve_display_errors(blobs, tiny_params):
     with pytest.raises(ValueError, match="same shape"):
         EnsembleCurveDisplay([0.1, 0.2], [0.1, 0.2, 0.3])
     X, y = blobs
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
         EnsembleCurveDisplay.from_estimator(SnapshotEnsembleClassifier(), X, y)
     with pytest.raises(TypeError, match="SnapshotEnsembleClassifier"):
         EnsembleCurveDisplay.from_estimator(LogisticRegression().fit(X, y), X, y)

@@ -3,6 +3,8 @@
 Never a raw TensorFlow/Keras failure: every error must be raised by sksnapshot,
 scikit-learn, scikeras or numpy code, as a ValueError or TypeError (or our
 FloatingPointError for a diverged run), with a message that is not TensorFlow's.
+On well-formed data (finite floats of moderate scale, at least 2 rows of each of at
+least 2 classes) no error at all is accepted: such data must fit and predict.
 """
 
 import os
@@ -30,6 +32,7 @@ PROPERTY_SETTINGS = settings(
 )
 CLEAR_ERRORS = (ValueError, TypeError, FloatingPointError)
 FOREIGN = ("/tensorflow/", "/keras/", "/tf_keras/")
+OVERFLOW = "float32 activations overflowed"
 
 X_DTYPES = ["float32", "float64", "float16", "int8", "int64", "uint8", "bool", "object", "str"]
 LABEL_KINDS = {
@@ -125,9 +128,46 @@ def test_fit_and_predict_succeed_or_fail_clearly(data):
     try:
         _assert_correct(clf, X, y)
     except CLEAR_ERRORS as error:
-        # e.g. unscaled inputs of order 1e14 whose float32 activations overflow
+        # Only one refusal is allowed on data that fitted: unscaled inputs (of order
+        # 1e14) whose float32 activations overflow.
         event(f"prediction refused: {type(error).__name__}: {str(error)[:40]}")
         _assert_clear(error)
+        assert isinstance(error, ValueError) and OVERFLOW in str(error), str(error)
+
+
+@st.composite
+def well_formed_datasets(draw):
+    """Finite floats of moderate scale, 2 to 4 classes of at least 2 rows each."""
+    n_classes = draw(st.integers(2, 4))
+    counts = draw(st.lists(st.integers(2, 6), min_size=n_classes, max_size=n_classes))
+    n_features = draw(st.integers(1, 4))
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    X = draw(
+        hnp.arrays(
+            dtype=dtype,
+            shape=(sum(counts), n_features),
+            elements=st.floats(-10, 10, width=32),
+        )
+    )
+    kind = draw(st.sampled_from(["int", "negative int", "str"]))
+    labels = draw(st.lists(LABEL_KINDS[kind], min_size=n_classes, max_size=n_classes, unique=True))
+    y = np.repeat(np.array(labels), counts)
+    order = draw(st.permutations(range(len(y))))
+    return X, y[list(order)]
+
+
+@settings(PROPERTY_SETTINGS, max_examples=12)
+@given(data=well_formed_datasets())
+def test_well_formed_data_always_fits_and_predicts(data):
+    """No exception at all is accepted here: not even a clear one."""
+    X, y = data
+    clf = SnapshotEnsembleClassifier(hidden_layer_sizes=(3,), n_cycles=2, epochs=2)
+    clf.fit(X, y)
+    assert len(clf.snapshots_) == 2
+    _assert_correct(clf, X, y)
+    members = clf.member_predict_proba(X)
+    assert members.shape == (2, len(X), len(np.unique(y)))
+    np.testing.assert_allclose(members.sum(axis=2), 1.0, atol=1e-6)
 
 
 @pytest.fixture(scope="module")
