@@ -546,6 +546,7 @@ def accuracy(args):
 
     from sksnapshot import SnapshotEnsembleClassifier, cycle_lengths
     from sksnapshot._mlp import build_mlp
+
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
     from _plain import plain_snapshot_fit  # the plain Model.fit reference (tests/_plain.py)
     from sksnapshot.experiments import REFERENCE_PARAMS, snapshot_scores
