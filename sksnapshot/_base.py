@@ -251,10 +251,11 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training rows (dense; sparse input is refused).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: class labels (strings or any integers) for the classifier,
-            numbers for the regressor.
+            Targets: class labels (strings or any integers) for the classifier, numbers
+            for the regressor; only the regressor accepts several outputs.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows; rows of weight 0 are left out of training.
+            Weights of the rows (for the classifier, multiplied by ``class_weight``);
+            rows of weight 0 are left out of training.
         **kwargs
             ``Model.fit`` arguments for this call only (``epochs=...`` overrides the
             parameter), as routed ``fit__*`` parameters would set them.
