@@ -133,14 +133,14 @@ feature_names_in_ : ndarray of shape (`n_features_in_`,)
 def _entries(section):
     """``{name: entry}`` of a numpydoc section: an entry starts at an unindented line."""
     entries = {}
-    for block in re.split(r"\n(?=\S)", section.strip("\n")):
+    for block in re.split(r"\n(?=\S)", section.strip()):
         name = block.split(" : ", 1)[0].split("\n", 1)[0].strip()
-        entries[name] = block
+        entries[name.lstrip("*")] = block.rstrip()
     return entries
 
 
 #: Every shared entry by name (``**kwargs`` under ``kwargs``).
-DOCS = {name.lstrip("*"): text for name, text in _entries(_PARAMETERS + _ATTRIBUTES).items()}
+DOCS = {**_entries(_PARAMETERS), **_entries(_ATTRIBUTES)}
 
 _PLACEHOLDER = re.compile(r"^( *)%\((\w+)\)s$", flags=re.MULTILINE)
 

@@ -100,11 +100,14 @@ class ReferenceResult:
         The snapshot ensemble's parameters and whether the inputs were standardized.
     seeds : list of int
         The seed of every run.
-    member_accuracy, member_log_loss : ndarray of shape (n_seeds, n_snapshots)
-        Test accuracy and log loss of every snapshot on its own, oldest first.
-    ensemble_accuracy, ensemble_log_loss : ndarray of shape (n_seeds, n_snapshots)
-        Test accuracy and log loss of the ensemble of the last k snapshots (column
-        ``k - 1``).
+    member_accuracy : ndarray of shape (n_seeds, n_snapshots)
+        Test accuracy of every snapshot on its own, oldest first.
+    ensemble_accuracy : ndarray of shape (n_seeds, n_snapshots)
+        Test accuracy of the ensemble of the last k snapshots (column ``k - 1``).
+    member_log_loss : ndarray of shape (n_seeds, n_snapshots)
+        Test log loss of every snapshot on its own, oldest first.
+    ensemble_log_loss : ndarray of shape (n_seeds, n_snapshots)
+        Test log loss of the ensemble of the last k snapshots (column ``k - 1``).
     single_accuracy, single_log_loss : ndarray of shape (n_seeds,)
         Test accuracy and log loss of the single network trained with the same budget.
     disagreement : ndarray of shape (n_seeds,)
@@ -350,9 +353,17 @@ def run_reference(
     ----------
     n_seeds : int, default=10
         Number of runs (model seeds 0, 1, ...); the data never change.
-    n_cycles, epochs, max_learning_rate, lr_update, hidden_layer_sizes
-        Of the snapshot ensemble; the defaults are the tutorial's settings
-        (``REFERENCE_PARAMS``).
+    n_cycles : int, default=10
+        The snapshot ensemble's ``n_cycles``. The defaults of this and the next four
+        parameters are the tutorial's settings (``REFERENCE_PARAMS``).
+    epochs : int, default=500
+        The snapshot ensemble's ``epochs``.
+    max_learning_rate : float, default=0.01
+        The snapshot ensemble's ``max_learning_rate``.
+    lr_update : {"batch", "epoch"}, default="epoch"
+        The snapshot ensemble's ``lr_update``.
+    hidden_layer_sizes : tuple of int, default=(50,)
+        The snapshot ensemble's ``hidden_layer_sizes``.
     scale : bool, default=False
         Standardize the inputs (a ``StandardScaler`` in a ``Pipeline``).
     progress : file-like or None, default=None
