@@ -38,12 +38,42 @@ numpydoc_validation_checks = {
     *("RT01", "RT04", "RT05", "SA02", "SA04", "YD01"),
     *("SS01", "SS02", "SS03", "SS04", "SS06"),
 }
+# Docstrings that are not ours: the module constants' (numpydoc reads those of their types,
+# dict and tuple) and Keras' ``LearningRateSchedule.from_config``.
+numpydoc_validation_exclude = {
+    r"^sksnapshot\.experiments\.[A-Z][A-Z_]*$",
+    r"^sksnapshot\.SnapshotLearningRateSchedule\.from_config$",
+}
 myst_heading_anchors = 3
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sksnapshot"
 html_static_path = ["_static"]
 html_theme_options = {"navigation_with_keys": False}
+
+# The method tables of the estimators list scikit-learn's ``score``, whose summary links
+# to labels of scikit-learn's own documentation: point them at it.
+_SKLEARN_LABELS = {
+    "accuracy_score": "modules/model_evaluation.html#accuracy-score",
+    "r2_score": "modules/model_evaluation.html#r2-score",
+}
+
+
+def _sklearn_label(app, env, node, contnode):
+    target = node.get("reftarget")
+    if node.get("reftype") == "ref" and target in _SKLEARN_LABELS:
+        from docutils import nodes
+
+        uri = "https://scikit-learn.org/stable/" + _SKLEARN_LABELS[target]
+        reference = nodes.reference("", "", internal=False, refuri=uri)
+        reference += contnode
+        return reference
+    return None
+
+
+def setup(app):
+    app.connect("missing-reference", _sklearn_label)
+
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

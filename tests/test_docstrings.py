@@ -26,12 +26,15 @@ def _checked_codes():
 
 
 def _is_member(value):
-    return callable(value) or isinstance(value, property)
+    """Methods, class and static methods, properties and other descriptors
+    (``available_if``), not plain class attributes."""
+    return callable(value) or hasattr(value, "__get__")
 
 
 def public_objects():
     """Dotted names of every public object: the modules' ``__all__`` and, for a class,
-    its public methods and properties (its own and those of its sksnapshot bases)."""
+    its ``__init__`` and public methods and properties (its own and those of its
+    sksnapshot bases; those it inherits from scikit-learn or Keras are not ours)."""
     names = set()
     for module_name in MODULES:
         module = importlib.import_module(module_name)
@@ -44,6 +47,8 @@ def public_objects():
             if not inspect.isclass(obj):
                 continue
             ours = [cls for cls in obj.__mro__ if cls.__module__.startswith("sksnapshot")]
+            if any("__init__" in vars(cls) for cls in ours):
+                names.add(f"{qualname}.__init__")
             for cls in ours:
                 for attr, value in vars(cls).items():
                     if not attr.startswith("_") and _is_member(value):
@@ -71,9 +76,19 @@ def test_public_objects_cover_the_estimators_and_their_methods():
     names = public_objects()
     for cls in (SnapshotEnsembleClassifier, SnapshotEnsembleRegressor):
         qualname = f"{cls.__module__}.{cls.__qualname__}"
-        for member in ("", ".fit", ".predict", ".get_params", ".set_params", ".n_members_"):
+        for member in (
+            "",
+            ".__init__",
+            ".fit",
+            ".partial_fit",
+            ".predict",
+            ".get_params",
+            ".set_params",
+            ".n_members_",
+        ):
             assert qualname + member in names
     assert "sksnapshot.experiments._compare.CompareResult.summary" in names
+    assert "sksnapshot.plotting.LearningRateDisplay.from_params" in names
 
 
 @pytest.mark.parametrize("cls", [SnapshotEnsembleClassifier, SnapshotEnsembleRegressor])
