@@ -91,9 +91,10 @@ class RoutedParamsMixin:
         Parameters
         ----------
         **params : dict
-            Estimator parameters. Routed scikeras parameters (``model__units=8``,
-            ``optimizer__nesterov=True``, ``fit__*``, ...) are accepted under any name
-            and checked when the network is built; the others as in scikit-learn.
+            Estimator parameters. Any routed scikeras parameter (``model__units=8``,
+            ``optimizer__nesterov=True``, ``fit__*``, ...) is accepted, and checked
+            when the network is built; the other names must be parameters of
+            ``__init__``, as in scikit-learn.
 
         Returns
         -------
