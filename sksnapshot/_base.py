@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._docstrings import fill_doc
 from ._ensemble import best_member_count, combine_members, staged_combinations
 from ._faults import checked_outputs, conclude_training, restored_on_failure
 from ._inference import member_outputs
@@ -57,12 +58,47 @@ def _integer_seed(random_state):
     return None if random_state is None else int(random_state)
 
 
+@fill_doc
 class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     """Snapshot training and member prediction shared by the two estimators.
 
     Subclasses put scikit-learn's mixin first (``class X(ClassifierMixin,
     BaseSnapshotEnsemble)``) and provide ``_build_default_model``, ``_y_check``,
     ``_stratify_holdout`` and ``_holdout_loss``.
+
+    Parameters
+    ----------
+    model : None, callable or keras.Model, default=None
+        The network; ``None`` builds the subclass's default MLP
+        (``_build_default_model``).
+    %(hidden_layer_sizes)s
+    %(activation)s
+    %(n_cycles)s
+    %(epochs)s
+    %(max_learning_rate)s
+    %(min_learning_rate)s
+    %(lr_update)s
+    %(schedule)s
+    %(cycle_length_mult)s
+    %(max_learning_rate_decay)s
+    %(n_members)s
+    %(validation_fraction)s
+    %(combine)s
+    %(optimizer)s
+    %(momentum)s
+    loss : str, keras.losses.Loss or None, default=None
+        The loss; ``None`` lets the subclass's default network choose.
+    %(metrics)s
+    %(batch_size)s
+    %(validation_batch_size)s
+    %(validation_split)s
+    %(shuffle)s
+    %(callbacks)s
+    %(warm_start)s
+    %(random_state)s
+    %(verbose)s
+    %(run_eagerly)s
+    %(kwargs)s
     """
 
     _parameter_constraints = {
@@ -251,10 +287,11 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training rows (dense; sparse input is refused).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: class labels (strings or any integers) for the classifier,
-            numbers for the regressor.
+            Targets: class labels (strings or any integers) for the classifier, numbers
+            for the regressor; only the regressor accepts several outputs.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows; rows of weight 0 are left out of training.
+            Weights of the rows (for the classifier, multiplied by ``class_weight``);
+            rows of weight 0 are left out of training.
         **kwargs
             ``Model.fit`` arguments for this call only (``epochs=...`` overrides the
             parameter), as routed ``fit__*`` parameters would set them.
@@ -363,7 +400,19 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
 
     @available_if(_never)
     def partial_fit(self, X, y, **kwargs):
-        """Not available: one ``fit`` trains a whole cyclic schedule, not one epoch."""
+        """Not available: one ``fit`` trains a whole cyclic schedule, not one epoch.
+
+        ``hasattr(estimator, "partial_fit")`` is False, so scikit-learn never calls it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        **kwargs : dict
+            ``Model.fit`` arguments.
+        """
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "snapshots_")

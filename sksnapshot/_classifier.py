@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
 
 from ._base import BaseSnapshotEnsemble
+from ._docstrings import fill_doc
 from ._ensemble import staged_votes, vote
 from ._mlp import build_mlp
 from ._validation import check_label_types
@@ -16,6 +17,7 @@ from ._validation import check_label_types
 __all__ = ["SnapshotEnsembleClassifier"]
 
 
+@fill_doc
 class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     """Snapshot ensemble classifier: train one network once, predict with M of its snapshots.
 
@@ -27,10 +29,11 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     *snapshot*) is kept in memory. ``predict_proba`` averages the class probabilities of
     the last ``n_members`` snapshots (Huang et al. 2017).
 
-    It is a subclass of scikeras' ``KerasClassifier``: ``model``, ``optimizer``,
-    ``loss``, ``metrics``, ``callbacks``, ``batch_size``, ``validation_split``,
-    ``class_weight`` and routed ``model__*``, ``optimizer__*``, ``loss__*``, ``fit__*``
-    parameters work as there.
+    scikeras builds and compiles the network, encodes the labels and routes the
+    parameters (the estimator uses scikeras' ``KerasClassifier`` inside; it is not a
+    subclass of it): ``model``, ``optimizer``, ``loss``, ``metrics``, ``callbacks``,
+    ``batch_size``, ``validation_split``, ``class_weight`` and routed ``model__*``,
+    ``optimizer__*``, ``loss__*``, ``fit__*`` parameters work as in scikeras.
 
     Parameters
     ----------
@@ -38,135 +41,66 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         The network. ``None`` builds a multi-layer perceptron from
         ``hidden_layer_sizes`` and ``activation`` with one sigmoid output unit for binary
         problems (binary cross-entropy) and a softmax layer otherwise (sparse categorical
-        cross-entropy). A callable or a ``keras.Model`` is used as in scikeras.
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Units of the default MLP's hidden layers (ignored when ``model`` is given).
-    activation : str or callable, default="relu"
-        Hidden activation of the default MLP; scikit-learn names (``"logistic"``,
-        ``"identity"``) and Keras names (``"gelu"``) are accepted.
-    n_cycles : int, default=10
-        Number M of cosine cycles, hence of snapshots.
-    epochs : int, default=200
-        Training epochs, split into the ``n_cycles`` cycles. With ``lr_update="batch"``
-        the cycles are counted in steps: ``epochs * ceil(n_rows / batch_size)`` steps are
-        split into ``n_cycles`` cycles; when they do not divide evenly, the first
-        ``n_steps % n_cycles`` cycles are one step longer (likewise in epochs with
-        ``lr_update="epoch"``), so every cycle ends exactly on a snapshot and no step is
-        dropped. ``n_cycles`` larger than the number of steps (or epochs) raises a
-        ``ValueError``.
-    max_learning_rate : float, default=0.05
-        Learning rate at the start of every cycle (alpha_0 in Huang et al.).
-    min_learning_rate : float, default=0.0
-        Learning rate every cycle anneals to; must not exceed ``max_learning_rate``.
-    lr_update : {"batch", "epoch"}, default="batch"
-        ``"batch"`` changes the rate at every training step (the paper); ``"epoch"``
-        once per epoch (the common Keras tutorial).
-    schedule : {"cosine", "triangular"} or callable, default="cosine"
-        Shape of every cycle: cosine annealing, Smith's linear decrease from
-        ``max_learning_rate`` to ``min_learning_rate``, or a callable
-        ``f(step_in_cycle, cycle_length, cycle_index) -> rate`` (called once per step, or
-        per epoch, at fit; it then sets the rate alone).
-    cycle_length_mult : float, default=1.0
-        SGDR's ``T_mult``: each cycle is this many times longer than the previous one.
-        Cycle lengths are rounded by the largest-remainder method so that they sum to
-        the training budget exactly (see :func:`sksnapshot.cycle_lengths`).
-    max_learning_rate_decay : float, default=1.0
-        SGDR's ``m_mul``: each cycle's peak rate is this factor times the previous
-        cycle's (never below ``min_learning_rate``).
-    n_members : int, "auto" or None, default=None
-        Predict with the last ``n_members`` snapshots; ``None`` uses all of them. It can
-        be changed after ``fit`` with ``set_params``; a value above the number of
-        snapshots raises a ``ValueError`` at prediction. ``"auto"`` holds out a
-        stratified ``validation_fraction`` of the training rows, trains on the rest and
-        keeps the number of last snapshots whose ensemble has the lowest log loss on the
-        held-out rows (``n_members_``).
-    validation_fraction : float, default=0.1
-        Fraction of the training rows held out when ``n_members="auto"``.
-    combine : {"members", "weights"}, default="members"
-        ``"members"`` averages the members' outputs. ``"weights"`` averages the
-        members' *weights* into one network (stochastic weight averaging over the
-        snapshots) and predicts with it, at the cost of one network. It is sound for
-        networks without batch normalisation (averaged batch statistics do not match
-        the averaged weights) and when the snapshots lie in one basin of the loss; with
-        a high ``max_learning_rate`` the members can be too far apart to average.
+        cross-entropy). A callable or a ``keras.Model`` is used as in scikeras (a model
+        instance is trained in place).
+    %(hidden_layer_sizes)s
+    %(activation)s
+    %(n_cycles)s
+    %(epochs)s
+    %(max_learning_rate)s
+    %(min_learning_rate)s
+    %(lr_update)s
+    %(schedule)s
+    %(cycle_length_mult)s
+    %(max_learning_rate_decay)s
+    %(n_members)s
+    %(validation_fraction)s
+    %(combine)s
     voting : {"soft", "hard"}, default="soft"
         ``"soft"``: mean of the members' probabilities. ``"hard"``: every member votes
         its most probable class; ``predict`` returns the majority (a tie goes to the
         tied class with the highest mean probability) and ``predict_proba`` returns the
         vote fractions.
-    optimizer : str, keras.optimizers.Optimizer or class, default="sgd"
-        The optimizer; its learning rate is replaced by the snapshot schedule.
-    momentum : float, default=0.9
-        Momentum of the optimizer when it is SGD given by name or class (as
-        ``MLPClassifier``'s ``momentum``); a routed ``optimizer__momentum`` or an
-        optimizer instance takes precedence.
+    %(optimizer)s
+    %(momentum)s
     loss : str, keras.losses.Loss or None, default=None
-        ``None`` picks the loss that matches the default network's output.
-    metrics : list or None, default=None
-        Keras metrics reported during training.
-    batch_size : int, default=32
-        Rows per training step; ``-1`` uses all rows. Prediction does not use it: it
-        runs in chunks of 8192 rows.
-    validation_batch_size : int or None, default=None
-        Rows per evaluation step on the validation split.
-    validation_split : float, default=0.0
-        Fraction of the training rows (the last ones, as in Keras) held out and scored
-        at the end of every cycle (in ``history_``).
-    shuffle : bool, default=True
-        Reshuffle the rows at every epoch.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Keras callbacks. Training runs one Keras *epoch per cycle*: ``on_epoch_end``
-        fires at every cycle end (an ``EarlyStopping`` patience counts cycles).
+        ``None`` picks the loss that matches the default network's output (binary or
+        sparse categorical cross-entropy).
+    %(metrics)s
+    %(batch_size)s
+    %(validation_batch_size)s
+    %(validation_split)s
+    %(shuffle)s
+    %(callbacks)s
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
-    warm_start : bool, default=False
-        If True, a second ``fit`` continues from the current weights with
-        ``n_cycles`` new cycles and appends their snapshots to ``snapshots_``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the shuffling: the same value on the same data
-        gives identical ``predict_proba``.
-    verbose : int, default=0
-        Keras progress display during training (one progress bar per cycle).
-    run_eagerly : bool, default=False
-        Run Keras eagerly (for debugging; slow).
-    **kwargs
-        Routed scikeras parameters (``model__*``, ``optimizer__*``, ``fit__*``, ...).
+    %(warm_start)s
+    %(random_state)s
+    %(verbose)s
+    %(run_eagerly)s
+    %(kwargs)s
 
     Attributes
     ----------
-    n_members_ : int
-        Number of last snapshots that predict under the current ``n_members``: all of
-        them for ``None``, ``n_members`` for an int, and with ``"auto"`` the count
-        whose ensemble had the lowest held-out loss (``holdout_losses_``).
+    %(n_members_)s
     holdout_losses_ : ndarray of shape (n_snapshots,)
         Held-out log loss of the ensemble of the last k snapshots, k = 1..M; only with
         ``n_members="auto"``.
-    snapshots_ : list of list of ndarray
-        One entry per finished cycle, oldest first; each is the weights as
-        ``model_.get_weights()`` returns them, copied at the cycle's end. Fewer than
-        ``n_cycles`` when training stopped early (a NaN loss, Ctrl-C, a callback), with
-        a warning; see ``docs/robustness.md``.
-    learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
-        The learning rate of every training step (every epoch with
-        ``lr_update="epoch"``), as planned for the whole fit.
-    snapshot_units_ : ndarray of shape (n_snapshots,)
-        Index into ``learning_rates_`` of the step (epoch) after which each snapshot
-        was taken, in the order of ``snapshots_``.
-    model_ : keras.Model
-        The trained network (its weights are those of the last snapshot).
-    history_ : dict of list
-        Keras metrics, one entry per snapshot.
+    %(snapshots_)s
+    %(learning_rates_)s
+    %(snapshot_units_)s
+    %(model_)s
+    %(history_)s
     classes_ : ndarray of shape (n_classes,)
         The class labels.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features, when ``X`` has string column names.
+    %(n_features_in_)s
+    %(feature_names_in_)s
 
     See Also
     --------
+    SnapshotEnsembleRegressor : the regression twin.
     sklearn.neural_network.MLPClassifier : one network, no ensemble.
-    scikeras.wrappers.KerasClassifier : the wrapper this class extends.
+    scikeras.wrappers.KerasClassifier : builds, compiles and feeds the network here.
 
     Notes
     -----

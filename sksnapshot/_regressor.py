@@ -5,20 +5,27 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import mean_squared_error
 
 from ._base import BaseSnapshotEnsemble
+from ._docstrings import fill_doc
 from ._mlp import build_mlp
 
 __all__ = ["SnapshotEnsembleRegressor"]
 
 
+@fill_doc
 class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
     """Snapshot ensemble regressor: train one network once, predict with M of its snapshots.
 
-    The regression twin of :class:`SnapshotEnsembleClassifier`, on scikeras'
-    ``KerasRegressor``: the same cyclic schedule, snapshots and member parameters; the
-    default network has a linear output layer (one unit per target) trained with the
-    mean squared error; ``predict`` is the mean of the members' predictions and
-    ``predict(X, return_std=True)`` also returns their standard deviation, a cheap
-    uncertainty estimate. ``score`` is R².
+    The regression twin of :class:`SnapshotEnsembleClassifier`: the same cyclic
+    schedule, snapshots and member parameters; the default network has a linear output
+    layer (one unit per target) trained with the mean squared error; ``predict`` is the
+    mean of the members' predictions and ``predict(X, return_std=True)`` also returns
+    their standard deviation, a cheap uncertainty estimate. ``score`` is R².
+
+    scikeras builds and compiles the network and routes the parameters (the estimator
+    uses scikeras' ``KerasRegressor`` inside; it is not a subclass of it): ``model``,
+    ``optimizer``, ``loss``, ``metrics``, ``callbacks``, ``batch_size``,
+    ``validation_split`` and routed ``model__*``, ``optimizer__*``, ``loss__*``,
+    ``fit__*`` parameters work as in scikeras.
 
     Parameters
     ----------
@@ -27,100 +34,56 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
         ``hidden_layer_sizes`` and ``activation`` with a linear output unit per target
         and the mean squared error. A callable or a ``keras.Model`` is used as in
         scikeras (a model instance is trained in place).
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Units of the default MLP's hidden layers (ignored when ``model`` is given).
-    activation : str or callable, default="relu"
-        Hidden activation of the default MLP (scikit-learn or Keras names).
-    n_cycles : int, default=10
-        Number M of learning-rate cycles, hence of snapshots.
-    epochs : int, default=200
-        Training epochs, split into the ``n_cycles`` cycles (in steps with
-        ``lr_update="batch"``; the first cycles are one unit longer when the split is
-        uneven, see :func:`sksnapshot.cycle_lengths`). ``n_cycles`` larger than the
-        number of steps (or epochs) raises a ``ValueError``.
-    max_learning_rate : float, default=0.05
-        Learning rate at the start of the first cycle.
-    min_learning_rate : float, default=0.0
-        Learning rate every cycle anneals to; must not exceed ``max_learning_rate``.
-    lr_update : {"batch", "epoch"}, default="batch"
-        Change the rate at every training step, or once per epoch.
-    schedule : {"cosine", "triangular"} or callable, default="cosine"
-        Shape of every cycle; a callable is ``f(step_in_cycle, cycle_length,
-        cycle_index) -> rate``.
-    cycle_length_mult : float, default=1.0
-        SGDR's ``T_mult``: each cycle is this many times longer than the previous one.
-    max_learning_rate_decay : float, default=1.0
-        SGDR's ``m_mul``: each cycle's peak is this factor times the previous one.
-    n_members : int, "auto" or None, default=None
-        Predict with the last ``n_members`` snapshots (``None``: all). ``"auto"`` holds
-        out ``validation_fraction`` of the training rows and keeps the number of last
-        snapshots whose ensemble has the lowest held-out mean squared error
-        (``n_members_``).
-    validation_fraction : float, default=0.1
-        Fraction of the training rows held out when ``n_members="auto"``.
-    combine : {"members", "weights"}, default="members"
-        Average the members' predictions, or their weights into one network (see
-        :class:`SnapshotEnsembleClassifier`).
-    optimizer : str, keras.optimizers.Optimizer or class, default="sgd"
-        The optimizer; its learning rate is replaced by the snapshot schedule.
-    momentum : float, default=0.9
-        Momentum of the optimizer when it is SGD given by name or class.
+    %(hidden_layer_sizes)s
+    %(activation)s
+    %(n_cycles)s
+    %(epochs)s
+    %(max_learning_rate)s
+    %(min_learning_rate)s
+    %(lr_update)s
+    %(schedule)s
+    %(cycle_length_mult)s
+    %(max_learning_rate_decay)s
+    %(n_members)s
+    %(validation_fraction)s
+    %(combine)s
+    %(optimizer)s
+    %(momentum)s
     loss : str, keras.losses.Loss or None, default=None
         ``None`` uses the mean squared error.
-    metrics : list or None, default=None
-        Keras metrics reported during training.
-    batch_size : int, default=32
-        Rows per training step; ``-1`` uses all rows.
-    validation_batch_size : int or None, default=None
-        Rows per evaluation step on the validation split.
-    validation_split : float, default=0.0
-        Fraction of the training rows (the last ones) scored at every cycle end.
-    shuffle : bool, default=True
-        Reshuffle the rows at every epoch.
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Keras callbacks; training runs one Keras epoch per cycle.
-    warm_start : bool, default=False
-        If True, a second ``fit`` appends ``n_cycles`` new snapshots.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the shuffling.
-    verbose : int, default=0
-        Keras progress display during training.
-    run_eagerly : bool, default=False
-        Run Keras eagerly (for debugging; slow).
-    **kwargs
-        Routed scikeras parameters (``model__*``, ``optimizer__*``, ``fit__*``, ...).
+    %(metrics)s
+    %(batch_size)s
+    %(validation_batch_size)s
+    %(validation_split)s
+    %(shuffle)s
+    %(callbacks)s
+    %(warm_start)s
+    %(random_state)s
+    %(verbose)s
+    %(run_eagerly)s
+    %(kwargs)s
 
     Attributes
     ----------
-    n_members_ : int
-        Number of last snapshots that predict under the current ``n_members``: all of
-        them for ``None``, ``n_members`` for an int, and with ``"auto"`` the count
-        whose ensemble had the lowest held-out loss (``holdout_losses_``).
+    %(n_members_)s
     holdout_losses_ : ndarray of shape (n_snapshots,)
         Held-out mean squared error of the ensemble of the last k snapshots, k = 1..M;
         only with ``n_members="auto"``.
-    snapshots_ : list of list of ndarray
-        One entry per cycle, oldest first, in the form of ``model_.get_weights()``.
-    learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
-        The learning rate used at every training step (or epoch).
-    snapshot_units_ : ndarray of shape (n_snapshots,)
-        Index into ``learning_rates_`` of the step (epoch) after which each snapshot
-        was taken, in the order of ``snapshots_``.
-    model_ : keras.Model
-        The trained network (its weights are those of the last snapshot).
-    history_ : dict of list
-        Keras metrics, one entry per cycle.
+    %(snapshots_)s
+    %(learning_rates_)s
+    %(snapshot_units_)s
+    %(model_)s
+    %(history_)s
     n_outputs_ : int
         Number of targets.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of the features, when ``X`` has string column names.
+    %(n_features_in_)s
+    %(feature_names_in_)s
 
     See Also
     --------
     SnapshotEnsembleClassifier : the classification twin.
     sklearn.neural_network.MLPRegressor : one network, no ensemble.
+    scikeras.wrappers.KerasRegressor : builds, compiles and feeds the network here.
 
     References
     ----------

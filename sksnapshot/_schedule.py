@@ -97,6 +97,22 @@ def cosine_annealing(t, cycle_length, max_learning_rate, min_learning_rate=0.0):
     ``lr(t) = min + (max - min) / 2 * (1 + cos(pi * t / T))``; vectorised over all
     arguments.
 
+    Parameters
+    ----------
+    t : float or array-like
+        Position in the cycle, counted from its start (0 <= t < cycle_length).
+    cycle_length : float or array-like
+        Length ``T`` of the cycle, in units (steps or epochs).
+    max_learning_rate : float or array-like
+        Rate at the start of the cycle.
+    min_learning_rate : float or array-like, default=0.0
+        Rate the cycle anneals towards.
+
+    Returns
+    -------
+    rate : ndarray of float64
+        The learning rate at ``t`` (a 0-d array for scalar arguments).
+
     Examples
     --------
     >>> float(cosine_annealing(0, 50, 0.01))
@@ -116,6 +132,22 @@ def triangular(t, cycle_length, max_learning_rate, min_learning_rate=0.0):
     Smith's cyclical rate, falling only: ``lr(t) = max - (max - min) * t / T``, so each
     cycle restarts at ``max`` and decreases linearly towards ``min``, where the snapshot
     is taken. Vectorised over all arguments.
+
+    Parameters
+    ----------
+    t : float or array-like
+        Position in the cycle, counted from its start (0 <= t < cycle_length).
+    cycle_length : float or array-like
+        Length ``T`` of the cycle, in units (steps or epochs).
+    max_learning_rate : float or array-like
+        Rate at the start of the cycle.
+    min_learning_rate : float or array-like, default=0.0
+        Rate the cycle decreases towards.
+
+    Returns
+    -------
+    rate : ndarray of float64
+        The learning rate at ``t`` (a 0-d array for scalar arguments).
 
     Examples
     --------
@@ -248,4 +280,11 @@ class SnapshotLearningRateSchedule(keras.optimizers.schedules.LearningRateSchedu
         return ops.take(self._table, unit)
 
     def get_config(self):
+        """The arguments that rebuild the schedule (Keras serialization).
+
+        Returns
+        -------
+        config : dict
+            ``rates`` as a list of floats and ``steps_per_unit``.
+        """
         return {"rates": self.rates.tolist(), "steps_per_unit": self.steps_per_unit}

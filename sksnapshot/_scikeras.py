@@ -65,11 +65,42 @@ class RoutedParamsMixin:
         return {name: getattr(self, name) for name in sorted(getattr(self, "_user_params", ()))}
 
     def get_params(self, deep=True):
+        """Get the parameters of this estimator, routed parameters included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return the parameters of contained estimators (as in
+            scikit-learn).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values: the named parameters of ``__init__``
+            and the routed scikeras parameters given to it or to ``set_params``
+            (``model__*``, ``optimizer__*``, ``loss__*``, ``fit__*``, ...), so that
+            ``clone`` and ``GridSearchCV`` carry them.
+        """
         params = super().get_params(deep=deep)
         params.update(self._routed_params())
         return params
 
     def set_params(self, **params):
+        """Set the parameters of this estimator, routed parameters included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters. Any routed scikeras parameter (``model__units=8``,
+            ``optimizer__nesterov=True``, ``fit__*``, ...) is accepted, and checked
+            when the network is built; the other names must be parameters of
+            ``__init__``, as in scikit-learn.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator.
+        """
         routed = {name: value for name, value in params.items() if _is_routed(name)}
         self._store_routed(routed)
         rest = {name: value for name, value in params.items() if name not in routed}

@@ -180,14 +180,32 @@ class LearningRateDisplay:
         n_samples : int, default=None
             Training rows given to ``fit``; needed with ``lr_update="batch"``, where
             every epoch has ``ceil(n_train / batch_size)`` steps.
-        epochs, n_cycles, max_learning_rate, min_learning_rate, lr_update
-            As in the estimators (defaults included).
-        schedule, cycle_length_mult, max_learning_rate_decay
-            As in the estimators: the shape of a cycle, the growth of the cycles'
-            lengths and the decay of their peaks.
-        batch_size, validation_split, n_members, validation_fraction
-            As in the estimators: they set the training rows (``n_members="auto"``
-            holds out ``validation_fraction`` of them) and so the steps per epoch.
+        epochs : int, default=200
+            Training epochs, as in the estimators.
+        n_cycles : int, default=10
+            Number of cycles, as in the estimators.
+        max_learning_rate : float, default=0.05
+            Peak rate of the first cycle, as in the estimators.
+        min_learning_rate : float, default=0.0
+            Rate every cycle anneals to, as in the estimators.
+        lr_update : {"batch", "epoch"}, default="batch"
+            Whether the rate changes every step or every epoch, as in the estimators.
+        schedule : {"cosine", "triangular"} or callable, default="cosine"
+            The shape of a cycle, as in the estimators.
+        cycle_length_mult : float, default=1.0
+            The growth of the cycles' lengths, as in the estimators.
+        max_learning_rate_decay : float, default=1.0
+            The decay of the cycles' peaks, as in the estimators.
+        batch_size : int, default=32
+            Rows per training step, as in the estimators; it sets the steps per epoch.
+        validation_split : float, default=0.0
+            As in the estimators: the rows it holds out are not trained on, so it sets
+            the steps per epoch.
+        n_members : int, "auto" or None, default=None
+            As in the estimators: ``"auto"`` holds out ``validation_fraction`` of the
+            training rows, so it sets the steps per epoch.
+        validation_fraction : float, default=0.1
+            Fraction held out with ``n_members="auto"``, as in the estimators.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
         **kwargs

@@ -88,8 +88,12 @@ def bayes_accuracy(X, y, centers, cluster_std, priors=None):
         Points.
     y : array-like of shape (n_samples,)
         Their classes, as indices of ``centers`` (``make_blobs``' labels).
-    centers, cluster_std, priors
-        As in :func:`bayes_posterior`.
+    centers : array-like of shape (n_classes, n_features)
+        Mean of every class, as in :func:`bayes_posterior`.
+    cluster_std : float or array-like of shape (n_classes,)
+        Standard deviation of every class, as in :func:`bayes_posterior`.
+    priors : array-like of shape (n_classes,), default=None
+        Class probabilities, as in :func:`bayes_posterior` (``None``: equal priors).
 
     Returns
     -------

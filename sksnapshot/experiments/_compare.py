@@ -79,6 +79,18 @@ class CompareResult:
     used, and as lists every snapshot's and every last-k ensemble's scores.
     ``bayes_optimal`` has one dict per fold of the datasets whose Bayes-optimal
     prediction is known (``friedman1``): its scores on the same test rows.
+
+    Parameters
+    ----------
+    settings : dict
+        The settings of the run (task, datasets, estimators, folds, the snapshot
+        ensemble's parameters...), as :func:`run_compare` received them.
+    folds : list of dict
+        One row per dataset, estimator and fold: its scores and times.
+    wall_time : float
+        Seconds the whole comparison took.
+    bayes_optimal : list of dict, default=[]
+        One row per fold of the datasets whose Bayes-optimal prediction is known.
     """
 
     settings: dict
@@ -120,7 +132,20 @@ class CompareResult:
         return format_mean_std(values, digits) if len(values) else "failed"
 
     def n_failed(self, dataset, estimator):
-        """Folds whose fit raised an error (left out of means and paired gains)."""
+        """Folds whose fit raised an error (left out of means and paired gains).
+
+        Parameters
+        ----------
+        dataset : str
+            Name of the dataset.
+        estimator : str
+            Name of the estimator.
+
+        Returns
+        -------
+        n_failed : int
+            Number of folds of ``estimator`` on ``dataset`` whose fit raised.
+        """
         return len(self._failed_rows(dataset, estimator))
 
     @property
@@ -139,14 +164,33 @@ class CompareResult:
         return self.settings["snapshot_params"]["n_cycles"]
 
     def label(self, name):
-        """How tables and figures name the estimator ``name``."""
+        """How tables and figures name the estimator ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Name of the estimator in the run (``"snapshot"``, ``"single"``...).
+
+        Returns
+        -------
+        label : str
+            The name shown in tables and figures (see :func:`estimator_label`).
+        """
         return estimator_label(name, self.n_cycles, self.task.name)
 
     def _snapshot_keys(self):
         return _snapshot_scalars(self.task)
 
     def summary(self):
-        """One row per dataset and estimator: mean and std of every measure over folds."""
+        """One row per dataset and estimator: mean and std of every measure over folds.
+
+        Returns
+        -------
+        rows : list of dict
+            ``dataset``, ``estimator``, ``<measure>_mean`` and ``<measure>_std`` of every
+            metric and time (over the folds whose fit succeeded), ``n_folds`` and
+            ``n_failed``.
+        """
         rows = []
         for dataset in self.datasets:
             for estimator in self.estimators:
@@ -164,7 +208,14 @@ class CompareResult:
         return rows
 
     def bayes_summary(self):
-        """Mean and std over folds of the Bayes-optimal prediction's scores, per dataset."""
+        """Mean and std over folds of the Bayes-optimal prediction's scores, per dataset.
+
+        Returns
+        -------
+        rows : list of dict
+            ``dataset`` and ``<metric>_mean``, ``<metric>_std`` of every metric; empty
+            when no dataset has a known Bayes-optimal prediction.
+        """
         rows = []
         for dataset in dict.fromkeys(row["dataset"] for row in self.bayes_optimal):
             folds = [row for row in self.bayes_optimal if row["dataset"] == dataset]
@@ -195,6 +246,11 @@ class CompareResult:
         single network and over its own final snapshot. Gains are ``ours - theirs`` per
         fold, over the folds where both fits succeeded; for losses and errors a negative
         gain is better (see ``paired_gain``).
+
+        Returns
+        -------
+        rows : list of dict
+            ``dataset``, ``of``, ``over`` and the paired gain of every metric.
         """
         rows = []
         for dataset in self.datasets:
@@ -215,7 +271,13 @@ class CompareResult:
         return rows
 
     def to_dict(self):
-        """All results as plain data (for JSON)."""
+        """All results as plain data (for JSON).
+
+        Returns
+        -------
+        data : dict
+            Settings, wall time, environment, summaries, paired gains and the fold rows.
+        """
         return {
             "experiment": "compare",
             "settings": self.settings,
@@ -233,6 +295,19 @@ class CompareResult:
 
         A fold whose training stopped early (fewer snapshots) counts for the k it
         reached only.
+
+        Parameters
+        ----------
+        dataset : str
+            Name of the dataset.
+        estimator : str, default="snapshot"
+            Name of a snapshot ensemble of the run.
+
+        Returns
+        -------
+        last_k : dict of ndarray
+            For every metric key, the mean over folds of the last-k ensemble's score,
+            for k = 1..M.
         """
         rows = self._rows(dataset, estimator)
         longest = max(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
@@ -304,7 +379,13 @@ class CompareResult:
         )
 
     def format_table(self):
-        """The report printed by ``sksnapshot compare``."""
+        """The report printed by ``sksnapshot compare``.
+
+        Returns
+        -------
+        table : str
+            The report, one line per row.
+        """
         s = self.settings
         task = self.task
         metrics = self.metrics

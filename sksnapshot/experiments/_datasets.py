@@ -47,7 +47,9 @@ _BLOBS = {"n_samples": 1100, "centers": 3, "n_features": 2, "cluster_std": 2.0, 
 class ReferenceProblem:
     """The reference blobs problem: data, generating centers and its Bayes limit.
 
-    Attributes
+    Made by :func:`reference_problem`; the fields are also its attributes.
+
+    Parameters
     ----------
     X_train, y_train : ndarray
         The first 100 rows, for training.
@@ -67,7 +69,13 @@ class ReferenceProblem:
     cluster_std: float
 
     def bayes_accuracy(self):
-        """Accuracy of the Bayes classifier (nearest center) on the 1000 test rows."""
+        """Accuracy of the Bayes classifier (nearest center) on the 1000 test rows.
+
+        Returns
+        -------
+        accuracy : float
+            Fraction of the test rows the Bayes classifier labels correctly.
+        """
         return bayes_accuracy(self.X_test, self.y_test, self.centers, self.cluster_std)
 
     def bayes_population_accuracy(self, n_samples=1_000_000, random_state=0):
@@ -75,6 +83,18 @@ class ReferenceProblem:
 
         Draws ``n_samples`` fresh points from the same three Gaussians (equal priors).
         The standard error is below 0.0004 at the default size.
+
+        Parameters
+        ----------
+        n_samples : int, default=1_000_000
+            Number of points drawn.
+        random_state : int, numpy.random.Generator or None, default=0
+            Seed of the draw (passed to ``numpy.random.default_rng``).
+
+        Returns
+        -------
+        accuracy : float
+            Fraction of the drawn points the Bayes classifier labels correctly.
         """
         rng = np.random.default_rng(random_state)
         y = rng.integers(len(self.centers), size=n_samples)
@@ -250,7 +270,23 @@ def task_datasets(task):
 
 
 def dataset_task(name):
-    """``"classification"`` or ``"regression"``: the task of the comparison dataset ``name``."""
+    """``"classification"`` or ``"regression"``: the task of the comparison dataset ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Name of a comparison dataset (a key of ``COMPARE_DATASETS``).
+
+    Returns
+    -------
+    task : str
+        ``"classification"`` or ``"regression"``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a comparison dataset.
+    """
     return _lookup(name).task
 
 

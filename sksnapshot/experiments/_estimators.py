@@ -70,7 +70,22 @@ SNAPSHOT_ESTIMATORS = ("snapshot", "snapshot_weights", "snapshot_auto")
 
 
 def estimator_label(name, n_members=None, task="classification"):
-    """How tables and figures name an estimator (``M`` replaced by ``n_members``)."""
+    """How tables and figures name an estimator (``M`` replaced by ``n_members``).
+
+    Parameters
+    ----------
+    name : str
+        Name of the estimator in the comparison (a key of ``COMPARE_ESTIMATORS[task]``).
+    n_members : int or None, default=None
+        Number of members written in place of ``M``; None keeps ``M``.
+    task : {"classification", "regression"}, default="classification"
+        The task of the comparison.
+
+    Returns
+    -------
+    label : str
+        The estimator's name in tables and figures.
+    """
     label = COMPARE_ESTIMATORS[task][name]
     return label.replace(" M ", f" {n_members} ") if n_members is not None else label
 

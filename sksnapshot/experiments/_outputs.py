@@ -34,6 +34,13 @@ def save_reference(result, out):
     ``reference_seeds.csv`` (one row per seed), ``reference.json`` (everything),
     ``learning_rate.png`` and ``ensemble_curve.png`` (when matplotlib is installed).
 
+    Parameters
+    ----------
+    result : ReferenceResult
+        The result to write.
+    out : str or path-like
+        The folder the files go to.
+
     Returns
     -------
     paths : list of Path
@@ -54,6 +61,13 @@ def save_compare(result, out):
     is installed, one bar chart per metric (``compare_accuracy.png`` and
     ``compare_log_loss.png``, or ``compare_r2.png`` and ``compare_rmse.png``),
     ``compare_fit_time.png`` and ``compare_predict_time.png``.
+
+    Parameters
+    ----------
+    result : CompareResult
+        The result to write.
+    out : str or path-like
+        The folder the files go to.
 
     Returns
     -------

@@ -93,6 +93,37 @@ class ReferenceResult:
 
     Arrays have one row per seed; ``member_*`` columns are snapshots oldest first and
     ``ensemble_*`` column ``k - 1`` is the ensemble of the last k snapshots.
+
+    Parameters
+    ----------
+    settings : dict
+        The snapshot ensemble's parameters and whether the inputs were standardized.
+    seeds : list of int
+        The seed of every run.
+    member_accuracy : ndarray of shape (n_seeds, n_snapshots)
+        Test accuracy of every snapshot on its own, oldest first.
+    ensemble_accuracy : ndarray of shape (n_seeds, n_snapshots)
+        Test accuracy of the ensemble of the last k snapshots (column ``k - 1``).
+    member_log_loss : ndarray of shape (n_seeds, n_snapshots)
+        Test log loss of every snapshot on its own, oldest first.
+    ensemble_log_loss : ndarray of shape (n_seeds, n_snapshots)
+        Test log loss of the ensemble of the last k snapshots (column ``k - 1``).
+    single_accuracy, single_log_loss : ndarray of shape (n_seeds,)
+        Test accuracy and log loss of the single network trained with the same budget.
+    disagreement : ndarray of shape (n_seeds,)
+        Disagreement of the members on the test rows (see :func:`member_disagreement`).
+    fit_time, single_fit_time : ndarray of shape (n_seeds,)
+        Seconds of the snapshot ensemble's and of the single network's ``fit``.
+    bayes_accuracy : float
+        Accuracy of the Bayes classifier on the test rows.
+    bayes_population_accuracy : float
+        Monte-Carlo estimate of the Bayes classifier's accuracy on the population.
+    wall_time : float
+        Seconds the whole experiment took.
+    estimator : estimator or None, default=None
+        The snapshot ensemble fitted with the first seed.
+    single_estimator : estimator or None, default=None
+        The single network fitted with the first seed.
     """
 
     settings: dict
@@ -118,7 +149,14 @@ class ReferenceResult:
         return self.member_accuracy.shape[1]
 
     def per_k(self):
-        """One row per k: the k-th from last snapshot and the ensemble of the last k."""
+        """One row per k: the k-th from last snapshot and the ensemble of the last k.
+
+        Returns
+        -------
+        rows : list of dict
+            ``k``, ``cycle`` and the mean and std over seeds of the snapshot's and of the
+            ensemble's accuracy and log loss.
+        """
         rows = []
         m = self.n_snapshots
         for k in range(1, m + 1):
@@ -134,7 +172,14 @@ class ReferenceResult:
         return rows
 
     def per_seed(self):
-        """One row per seed: the headline numbers of that run."""
+        """One row per seed: the headline numbers of that run.
+
+        Returns
+        -------
+        rows : list of dict
+            ``seed``, the final accuracies and log losses, disagreement, fit times and
+            every snapshot's and last-k ensemble's accuracy.
+        """
         rows = []
         for i, seed in enumerate(self.seeds):
             rows.append(
@@ -162,7 +207,15 @@ class ReferenceResult:
         return [{key: float(v) if key != "seed" else v for key, v in r.items()} for r in rows]
 
     def summary(self):
-        """Headline numbers: means, paired gains, the Bayes limit."""
+        """Headline numbers: means, paired gains, the Bayes limit.
+
+        Returns
+        -------
+        summary : dict
+            Mean and std over seeds of the ensemble's, final snapshot's and single
+            network's scores, the paired gains, disagreement, fit times and the Bayes
+            accuracies.
+        """
 
         def stats(values):
             mean, std = mean_std(values)
@@ -195,7 +248,14 @@ class ReferenceResult:
         }
 
     def to_dict(self):
-        """All results as plain data (for JSON)."""
+        """All results as plain data (for JSON).
+
+        Returns
+        -------
+        data : dict
+            Settings, seeds, wall time, environment, summary and the per-k and per-seed
+            rows.
+        """
         return {
             "experiment": "reference",
             "settings": self.settings,
@@ -208,7 +268,13 @@ class ReferenceResult:
         }
 
     def format_table(self):
-        """The report printed by ``sksnapshot reference``."""
+        """The report printed by ``sksnapshot reference``.
+
+        Returns
+        -------
+        table : str
+            The report, one line per row.
+        """
         s = self.settings
         m, n = self.n_snapshots, len(self.seeds)
         summary = self.summary()
@@ -287,9 +353,17 @@ def run_reference(
     ----------
     n_seeds : int, default=10
         Number of runs (model seeds 0, 1, ...); the data never change.
-    n_cycles, epochs, max_learning_rate, lr_update, hidden_layer_sizes
-        Of the snapshot ensemble; the defaults are the tutorial's settings
-        (``REFERENCE_PARAMS``).
+    n_cycles : int, default=10
+        The snapshot ensemble's ``n_cycles``. The defaults of this and the next four
+        parameters are the tutorial's settings (``REFERENCE_PARAMS``).
+    epochs : int, default=500
+        The snapshot ensemble's ``epochs``.
+    max_learning_rate : float, default=0.01
+        The snapshot ensemble's ``max_learning_rate``.
+    lr_update : {"batch", "epoch"}, default="epoch"
+        The snapshot ensemble's ``lr_update``.
+    hidden_layer_sizes : tuple of int, default=(50,)
+        The snapshot ensemble's ``hidden_layer_sizes``.
     scale : bool, default=False
         Standardize the inputs (a ``StandardScaler`` in a ``Pipeline``).
     progress : file-like or None, default=None
