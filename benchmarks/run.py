@@ -549,6 +549,7 @@ def accuracy(args):
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
     from _plain import plain_snapshot_fit  # the plain Model.fit reference (tests/_plain.py)
+
     from sksnapshot.experiments import REFERENCE_PARAMS, snapshot_scores
 
     X, y, X_test, y_test = reference()
