@@ -98,6 +98,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     %(random_state)s
     %(verbose)s
     %(run_eagerly)s
+    %(jit_compile)s
     %(kwargs)s
     """
 
@@ -125,6 +126,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
+        "jit_compile": [StrOptions({"auto"}), "boolean"],
         "verbose": ["verbose"],
     }
     #: Parameters that act at prediction time, checked again there (set_params after fit).
@@ -160,6 +162,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         run_eagerly=False,
+        jit_compile="auto",
         **kwargs,
     ):
         self.model = model
@@ -189,6 +192,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
         # scikeras' routed parameters (model__units=...), see RoutedParamsMixin.
         self._store_routed(kwargs)
 
@@ -365,6 +369,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
             train,
             plan,
             seed=seed + first_cycle,
+            jit_compile=self.jit_compile,
             seeded_context=seeded(random_state) if random_state is not None else None,
             shuffle=fit_args.get("shuffle", True),
             callbacks=backend.callbacks(),

@@ -5,7 +5,9 @@ usable inside a compiled TensorFlow function (the training program draws it in t
 graph); :func:`batch_stream` is the same sequence of mini-batches as a ``tf.data``
 stream (for ``Model.fit`` under a ``tf.distribute`` strategy, and for tests). So the
 data epochs are reshuffled every pass, exactly as with ``Model.fit(shuffle=True)``, and
-a stream can start at any step without replaying the earlier ones.
+a stream can start at any step without replaying the earlier ones. :func:`batch_table`
+gives the rows of a run of steps as one fixed-width table (for the XLA program, which
+needs static shapes).
 """
 
 import math
@@ -14,7 +16,7 @@ import tensorflow as tf
 
 from ._plan import steps_per_epoch
 
-__all__ = ["batch_stream", "epoch_order"]
+__all__ = ["batch_stream", "batch_table", "epoch_order"]
 
 
 def epoch_order(n_rows, seed, epoch, shuffle=True):
@@ -70,3 +72,36 @@ def batch_stream(arrays, *, batch_size, start_step, n_steps, seed, shuffle=True)
     stream = tf.data.Dataset.range(first_epoch, end_epoch).flat_map(epoch_batches)
     stream = stream.skip(offset).take(n_steps)
     return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def batch_table(n_rows, seed, start, n_steps, batch_size, shuffle=True):
+    """The rows of steps ``start .. start + n_steps - 1``, as a table of fixed width.
+
+    The same mini-batches as :func:`batch_stream`, as TensorFlow tensors (usable inside
+    a compiled function, not under XLA: the shuffle is not an XLA operation).
+
+    Returns
+    -------
+    rows : int64 tensor of shape (n_steps, batch_size)
+        Row ``j`` of step ``i``'s batch; the last, shorter batch of an epoch is padded
+        with row 0.
+    valid : bool tensor of shape (n_steps, batch_size)
+        False where ``rows`` is padding.
+    """
+    n_rows = tf.cast(n_rows, tf.int64)
+    batch_size = tf.cast(batch_size, tf.int64)
+    start, n_steps = tf.cast(start, tf.int64), tf.cast(n_steps, tf.int64)
+    per_epoch = (n_rows + batch_size - 1) // batch_size
+    steps = start + tf.range(n_steps, dtype=tf.int64)
+    epochs, within = steps // per_epoch, steps % per_epoch
+    first = start // per_epoch
+    orders = tf.map_fn(
+        lambda epoch: epoch_order(n_rows, seed, epoch, shuffle),
+        tf.range(first, (start + n_steps - 1) // per_epoch + 1, dtype=tf.int64),
+        fn_output_signature=tf.TensorSpec((None,), tf.int64),
+    )
+    positions = within[:, None] * batch_size + tf.range(batch_size, dtype=tf.int64)[None, :]
+    valid = positions < n_rows
+    epoch_index = tf.broadcast_to((epochs - first)[:, None], tf.shape(positions, tf.int64))
+    rows = tf.gather_nd(orders, tf.stack([epoch_index, tf.minimum(positions, n_rows - 1)], -1))
+    return tf.where(valid, rows, tf.zeros_like(rows)), valid

@@ -78,6 +78,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     %(random_state)s
     %(verbose)s
     %(run_eagerly)s
+    %(jit_compile)s
     %(kwargs)s
 
     Attributes
@@ -167,6 +168,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         random_state=None,
         verbose=0,
         run_eagerly=False,
+        jit_compile="auto",
         **kwargs,
     ):
         super().__init__(
@@ -197,6 +199,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             random_state=random_state,
             verbose=verbose,
             run_eagerly=run_eagerly,
+            jit_compile=jit_compile,
             **kwargs,
         )
         self.voting = voting

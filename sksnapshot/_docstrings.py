@@ -98,6 +98,16 @@ verbose : int, default=0
     Keras progress display during training (one progress bar per cycle).
 run_eagerly : bool, default=False
     Run Keras eagerly (for debugging; slow).
+jit_compile : "auto" or bool, default="auto"
+    Compile the training program with XLA (as Keras' ``compile(jit_compile=...)``
+    names it): every step has a static batch shape (the last, shorter batch of an
+    epoch is padded with rows of weight zero, the real rows' weights scaled so that
+    the loss and its gradient are unchanged), and one compiled program serves every
+    training-set size. ``"auto"`` uses XLA where the network compiles under it and
+    otherwise trains with the plain TensorFlow program, with one warning naming the
+    reason (a ``model`` with operations XLA lacks, ``run_eagerly=True``, a
+    ``tf.distribute`` strategy). ``True`` raises a ``ValueError`` there instead;
+    ``False`` never uses XLA.
 **kwargs
     Routed scikeras parameters (``model__*``, ``optimizer__*``, ``loss__*``,
     ``fit__*``, ...); ``get_params`` and ``set_params`` carry them.

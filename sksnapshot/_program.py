@@ -24,10 +24,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._batches import epoch_order
+from ._batches import batch_table, epoch_order
 from ._cache import SharedCache
 
-__all__ = ["TrainingProgram", "shared_program"]
+__all__ = [
+    "XLA_MAX_CALL_STEPS",
+    "TrainingProgram",
+    "XlaTrainingProgram",
+    "XlaUnavailable",
+    "shared_program",
+]
+
+#: Most steps one call of the XLA program runs (bounds the memory of its batch block).
+XLA_MAX_CALL_STEPS = 256
 
 #: Programs kept for reuse by later fits (each holds a traced graph and a template).
 _SHARED = SharedCache(max_size=8)
@@ -144,6 +153,153 @@ class TrainingProgram:
         return {name: float(value) for name, value in logs.items()}, order
 
 
+class XlaUnavailable(RuntimeError):
+    """XLA cannot compile this network's training step (the reason is the message)."""
+
+
+def _step_bucket(n_steps):
+    """Steps a call is padded to: a power of two, at least 16 (few compilations)."""
+    return max(16, 1 << (int(n_steps) - 1).bit_length())
+
+
+class XlaTrainingProgram:
+    """The training program compiled by XLA: static shapes, the same steps.
+
+    XLA compiles a function once per input shape and cannot shuffle, so a call has two
+    parts. First, a plain TensorFlow function draws the batch rows of the call's steps
+    (:func:`~sksnapshot._batches.batch_table`: the same batches as
+    :class:`TrainingProgram`) and gathers them into a ``(steps, batch_size, ...)`` block,
+    padded to a bucket of steps (:func:`_step_bucket`). The last, shorter batch of an
+    epoch is padded with rows of weight zero, and the real rows' weights are scaled by
+    ``batch_size / rows``: Keras averages the weighted loss over the whole (padded)
+    batch, so the loss and its gradient equal those of the short batch (up to float
+    rounding). Then the XLA-compiled loop runs the steps, with the true number of steps
+    as an argument. Its shapes depend on the batch size, the trailing shapes of the
+    arrays and the bucket, never on the number of rows: cross-validation folds of
+    different sizes reuse one compiled loop.
+
+    Keras' loss tracker weighs every step by the padded batch size, so the logged mean
+    loss of a cycle weighs a short batch like a full one; unweighted ``metrics`` count
+    the padding rows (copies of row 0). The parameters are as for
+    :class:`TrainingProgram`.
+    """
+
+    def __init__(self, model, arrays, shared=False):
+        if not isinstance(model.optimizer.learning_rate, keras.Variable):
+            raise TypeError("The training program needs an optimizer with a float learning rate.")
+        if model.run_eagerly:
+            raise XlaUnavailable("the model runs eagerly (run_eagerly=True)")
+        self.model = model
+        self.shared = shared
+        self.weighted = len(arrays) == 3
+        self.signature = tuple((tuple(a.shape[1:]), np.dtype(a.dtype).name) for a in arrays)
+        weights = np.ones(1, dtype=keras.backend.floatx())
+        model._symbolic_build(data_batch=(arrays[0][:1], arrays[1][:1], weights))
+        self._state = _state(model)
+        self._gather = tf.function(self._gather_batches, autograph=False)
+        self._gather.get_concrete_function(
+            tuple(tf.TensorSpec((None, *shape), dtype) for shape, dtype in self.signature),
+            *[tf.TensorSpec((), tf.int64)] * 5,  # seed, first step, steps, padded steps, batch
+            tf.TensorSpec((), tf.bool),  # shuffle
+        )
+        self._steps = tf.function(self._run_steps, autograph=False, jit_compile=True)
+        self._compiled = False
+        self.max_call_steps = XLA_MAX_CALL_STEPS
+
+    def check(self, arrays, n_steps, batch_size, source=()):
+        """Raise :class:`XlaUnavailable` if XLA cannot compile the loop for this call.
+
+        Converts the loop to XLA's graph for the call's shapes without running it (once
+        per program): a network with operations XLA lacks fails here, before training.
+        """
+        if self._compiled:
+            return
+        padded = _step_bucket(n_steps)
+        x, y, weights = self._gather(
+            arrays,
+            *[tf.constant(v, tf.int64) for v in (0, 0, n_steps, padded, batch_size)],
+            tf.constant(False),
+        )
+        try:
+            self._steps.experimental_get_compiler_ir(
+                x, y, weights, tf.zeros(padded), tf.constant(n_steps, tf.int64), list(source)
+            )(stage="hlo")
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, ValueError) as exc:
+            raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
+
+    @property
+    def compilations(self):
+        """Number of shapes the XLA loop has been compiled for."""
+        return self._steps.experimental_get_tracing_count()
+
+    def _gather_batches(self, arrays, seed, start, n_steps, padded_steps, batch_size, shuffle):
+        n_rows = tf.shape(arrays[0], out_type=tf.int64)[0]
+        rows, valid = batch_table(n_rows, seed, start, n_steps, batch_size, shuffle)
+        valid = tf.cast(valid, keras.backend.floatx())
+        count = tf.reduce_sum(valid, axis=1, keepdims=True)
+        weights = valid * tf.cast(batch_size, valid.dtype) / count
+        padding = [[0, padded_steps - n_steps], [0, 0]]
+        rows, weights = tf.pad(rows, padding), tf.pad(weights, padding)
+        blocks = [tf.gather(a, rows) for a in arrays]
+        if self.weighted:
+            weights = weights * tf.cast(blocks.pop(), weights.dtype)
+        return blocks[0], blocks[1], weights
+
+    def _run_steps(self, x, y, weights, rates, n_steps, source):
+        model = self.model
+        pairs = list(zip(source, self._state, strict=True)) if source else []
+        for own, mine in pairs:
+            mine.assign(own)
+        learning_rate = model.optimizer.learning_rate
+
+        def body(i):
+            learning_rate.assign(tf.cast(rates[i], learning_rate.dtype))
+            model.train_step((x[i], y[i], weights[i]))
+            return (i + 1,)
+
+        tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0, tf.int64),))
+        for own, mine in pairs:
+            own.assign(mine)
+        return model.get_metrics_result()
+
+    def reset_metrics(self):
+        self.model.reset_metrics()
+
+    def __call__(self, arrays, rates, order, seed, start, n_steps, batch_size, shuffle, source=()):
+        """As :meth:`TrainingProgram.__call__` (``order`` is passed through unused).
+
+        Raises :class:`XlaUnavailable` when XLA cannot compile the network's training
+        step (on the first call, before any step ran).
+        """
+        padded = _step_bucket(n_steps)
+        x, y, weights = self._gather(
+            arrays,
+            tf.constant(seed, tf.int64),
+            tf.constant(start, tf.int64),
+            tf.constant(n_steps, tf.int64),
+            tf.constant(padded, tf.int64),
+            tf.constant(batch_size, tf.int64),
+            tf.constant(shuffle, tf.bool),
+        )
+        step_rates = np.zeros(padded, dtype=np.float32)
+        step_rates[:n_steps] = np.asarray(rates[start : start + n_steps])
+        try:
+            logs = self._steps(
+                x,
+                y,
+                weights,
+                tf.constant(step_rates),
+                tf.constant(n_steps, tf.int64),
+                list(source),
+            )
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as exc:
+            if self._compiled:
+                raise
+            raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
+        self._compiled = True
+        return {name: float(value) for name, value in logs.items()}, order
+
+
 class _TemplateBinding:
     """A shared program applied to another model of the same structure."""
 
@@ -156,6 +312,13 @@ class _TemplateBinding:
 
     def reset_metrics(self):
         self.program.reset_metrics()
+
+    @property
+    def max_call_steps(self):
+        return getattr(self.program, "max_call_steps", None)
+
+    def check(self, *args):
+        return self.program.check(*args, source=self._source)
 
     def __call__(self, *args):
         return self.program(*args, source=self._source)
@@ -171,18 +334,22 @@ def _template(model):
     return template
 
 
-def shared_program(model, arrays, key):
+def shared_program(model, arrays, key, jit_compile=False):
     """The program that trains ``model``: shared under ``key``, or its own if key is None.
 
     A shared program is traced once for all fits with the same key; calling it copies
-    ``model``'s weights and optimizer state into its template and back.
+    ``model``'s weights and optimizer state into its template and back. With
+    ``jit_compile`` it is an :class:`XlaTrainingProgram` (which raises
+    :class:`XlaUnavailable` for a network XLA cannot train).
     """
+    cls = XlaTrainingProgram if jit_compile else TrainingProgram
     if key is None:
-        return TrainingProgram(model, arrays)
+        return cls(model, arrays)
+    key = (key, cls.__name__)
     program = _SHARED.get(key)
     if program is None:
-        program = _SHARED.add(key, TrainingProgram(_template(model), arrays, shared=True))
+        program = _SHARED.add(key, cls(_template(model), arrays, shared=True))
     try:
         return _TemplateBinding(program, model)
     except ValueError:  # a structure the key did not capture: train it on its own
-        return TrainingProgram(model, arrays)
+        return cls(model, arrays)

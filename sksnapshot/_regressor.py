@@ -61,6 +61,7 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
     %(random_state)s
     %(verbose)s
     %(run_eagerly)s
+    %(jit_compile)s
     %(kwargs)s
 
     Attributes

@@ -13,6 +13,7 @@ Layers: :mod:`._plan` (what to train) and :mod:`._batches` (in which order) →
 :mod:`._program` (the compiled steps) → this module → the estimators.
 """
 
+import warnings
 from contextlib import nullcontext
 
 import keras
@@ -21,7 +22,7 @@ import tensorflow as tf
 
 from ._batches import batch_stream
 from ._cache import program_key
-from ._program import shared_program
+from ._program import XLA_MAX_CALL_STEPS, XlaUnavailable, shared_program
 from ._schedule import SnapshotLearningRateSchedule
 from ._snapshots import SnapshotCallback
 from ._tensorflow import released_graph_state
@@ -137,14 +138,15 @@ def run_cycles(
             callbacks.set_params({**callbacks.params, "steps": length})
         program.reset_metrics()
         callbacks.on_epoch_begin(first_cycle + cycle)
-        size = execution_size(length)
+        size = min(execution_size(length), getattr(program, "max_call_steps", None) or length)
         for begin in range(0, length, size):
+            n_steps = min(size, length - begin)
             callbacks.on_train_batch_begin(begin)
-            logs, order = program(tensors, rates, order, seed, step, size, batch_size, shuffle)
-            step += size
+            logs, order = program(tensors, rates, order, seed, step, n_steps, batch_size, shuffle)
+            step += n_steps
             # As a schedule would: the optimizer shows the rate of the next step.
             learning_rate.assign(step_rates[min(step, len(step_rates) - 1)])
-            callbacks.on_train_batch_end(begin + size - 1, logs)
+            callbacks.on_train_batch_end(begin + n_steps - 1, logs)
             if model.stop_training:
                 break
         epoch_logs = dict(logs)
@@ -171,6 +173,7 @@ def train_cycles(
     plan,
     *,
     seed,
+    jit_compile="auto",
     seeded_context=None,
     shuffle=True,
     callbacks=(),
@@ -196,6 +199,10 @@ def train_cycles(
         Batch size, rates, cycle boundaries.
     seed : int
         Seed of the batch order (data epoch ``e`` is shuffled by ``(seed, e)``).
+    jit_compile : {"auto", True, False}, default="auto"
+        Train with the XLA-compiled program (:class:`~sksnapshot._program.
+        XlaTrainingProgram`). ``"auto"`` falls back to the plain program, with a
+        warning naming the reason, where XLA cannot be used; ``True`` raises there.
     seeded_context : context manager or None
         Entered around training (seeds TensorFlow's and Keras' generators).
     shuffle, callbacks, verbose, first_cycle, validation_data, validation_batch_size :
@@ -231,15 +238,50 @@ def train_cycles(
         snapshotter.interruptible(),
     ):
         if tf.distribute.has_strategy():
+            _without_xla(jit_compile, "the model trains under a tf.distribute strategy")
             _fit_distributed(model, train, plan, **common)
         else:
             # The optimizer the network was compiled with (rate set before every step):
             # compiled once per fit, and after it the model keeps it at the last rate.
             step_rates = plan.step_rates
             _training_optimizer(model, float(step_rates[0]))
-            program = shared_program(model, train, program_key(model, train))
+            program = _program_for(model, train, plan, jit_compile)
             run_cycles(model, program, train, step_rates=step_rates, **common)
     return snapshotter
+
+
+def _without_xla(jit_compile, reason):
+    """Refuse (``jit_compile=True``) or warn (``"auto"``) where XLA is not used."""
+    if jit_compile is True:
+        raise ValueError(
+            f"jit_compile=True, but XLA cannot train this network: {reason}. Use "
+            "jit_compile='auto' (falls back to the plain TensorFlow program with a "
+            "warning) or jit_compile=False."
+        )
+    if jit_compile == "auto":
+        warnings.warn(
+            f"jit_compile='auto': training without XLA because {reason}; pass "
+            "jit_compile=False to silence this warning.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _program_for(model, train, plan, jit_compile):
+    """The XLA program where it can train ``model``, else the plain one."""
+    key = program_key(model, train)
+    if jit_compile is not False:
+        reason = "the model runs eagerly (run_eagerly=True)" if model.run_eagerly else None
+        if reason is None:
+            try:
+                program = shared_program(model, train, key, jit_compile=True)
+                first = min(execution_size(int(plan.cycle_steps[0])), XLA_MAX_CALL_STEPS)
+                program.check(tuple(tf.constant(a) for a in train), first, plan.batch_size)
+                return program
+            except XlaUnavailable as exc:
+                reason = f"XLA cannot compile its training step ({exc})"
+        _without_xla(jit_compile, reason)
+    return shared_program(model, train, key)
 
 
 def _fit_distributed(
