@@ -151,8 +151,11 @@ def run_cycles(
                 break
         epoch_logs = dict(logs)
         if validation_data is not None:
+            x_valid, y_valid, *w_valid = validation_data
             val_logs = model.evaluate(
-                *validation_data,
+                x_valid,
+                y_valid,
+                sample_weight=w_valid[0] if w_valid else None,
                 batch_size=validation_batch_size,
                 callbacks=callbacks,
                 verbose=0,

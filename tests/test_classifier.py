@@ -305,6 +305,21 @@ def test_validation_split_scores_every_cycle(blobs, tiny_params):
     assert np.all(np.isfinite(clf.history_["val_loss"]))
 
 
+def test_validation_split_scores_with_the_rows_weights(blobs, tiny_params):
+    X, y = blobs
+    n_valid = len(y) - int(len(y) * 0.8)  # the last rows, as Keras takes them
+    weights = np.ones(len(y))
+    weights[-n_valid:] = np.where(y[-n_valid:] == 0, 0.25, 2.0)
+    clf = SnapshotEnsembleClassifier(**tiny_params, validation_split=0.2)
+    clf.fit(X, y, sample_weight=weights)
+    # The validation loss is the weighted loss of the final network on those rows.
+    X_valid, y_valid, w_valid = X[-n_valid:], y[-n_valid:], weights[-n_valid:]
+    proba = clf.model_.predict(X_valid, verbose=0)
+    losses = -np.log(proba[np.arange(n_valid), y_valid])
+    expected = np.sum(losses * w_valid) / n_valid  # Keras: mean over the batch
+    assert clf.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
+
+
 def test_sample_and_class_weights_multiply(blobs, tiny_params):
     X, y = blobs
     weights = np.ones(len(y))
