@@ -54,6 +54,10 @@ class RecordingModel(keras.Sequential):
         step = tf.cast(self.optimizer.iterations, tf.int32)
         rate = tf.cast(self.optimizer.learning_rate, tf.float32)
         ids = tf.cast(tf.round(x[:, 0] * 1000.0), tf.int32)
+        if len(data) > 2 and data[2] is not None:
+            # The XLA program pads the last, short batch of an epoch with rows of weight
+            # zero: they are not trained on, so they are not recorded.
+            ids = tf.where(data[2] > 0, ids, -1)
         ids = tf.pad(ids, [[0, BATCH - tf.shape(ids)[0]]], constant_values=-1)
         self.log.rates.scatter_nd_update([[step]], [rate])
         self.log.rows.scatter_nd_update([[step]], [ids])
