@@ -502,28 +502,43 @@ def target_5(args):
     predict_target(args)
 
 
+def spread(counts, runs):
+    """``runs`` row counts: ``counts`` in turn, shifted by 3 rows on every pass."""
+    return iter([counts[i % len(counts)] + 3 * (i // len(counts)) for i in range(runs)])
+
+
 def first_predict(args):
     header("P. First predict_proba of a freshly fitted model in a warm process")
+    import numpy as np
+
     X, y, X_test, _ = digits()
+    X_all = np.concatenate([X, X_test])  # 1,797 rows to predict on
     # Warm the process: a fit with 10 members and predictions on the 360 test rows.
     warm = default_fit(X, y, 0, n_cycles=10, epochs=10)
     warm.predict_proba(X_test)
     warm.predict_proba(X_test)
     runs = args.runs
     # Counts no other target uses (members: 10, 5, 1; rows: 100, 1,000, 100,000, 1M,
-    # digits' 360 test rows, its 1,437 training rows and their CV folds).
+    # digits' 360 test rows, its 1,437 training rows and their CV folds). The new row
+    # counts are spread over 77 to 1,750 rows: whatever padding or bucketing of rows the
+    # prediction does, several of them are new shapes.
     kinds = {
-        "new member count, seen rows": (iter(range(11, 99, 2)), iter([len(X_test)] * 99)),
-        "seen member count, new rows": (iter([10] * 99), iter(range(101, 360, 7))),
-        "new member count, new rows": (iter(range(12, 99, 2)), iter(range(203, 360, 7))),
+        "new member count, seen rows": (range(11, 999, 2), [len(X_test)]),
+        "seen member count, new rows": ([10], [77, 150, 299, 610, 1250, 97, 190, 450, 900, 1700]),
+        "new member count, new rows": (
+            range(12, 999, 2),
+            [83, 170, 330, 680, 1400, 111, 230, 470, 950, 1750],
+        ),
     }
     worst = 0.0
     for kind, (members, row_counts) in kinds.items():
+        members = iter([members[i % len(members)] for i in range(runs)])
+        row_counts = spread(row_counts, runs)
         first, second = [], []
         for run in range(runs):
             n_cycles, n_rows = next(members), next(row_counts)
             clf = default_fit(X, y, run, n_cycles=n_cycles, epochs=n_cycles)
-            rows = X_test[:n_rows]
+            rows = X_all[:n_rows]
             for spent in (first, second):
                 gc.collect()
                 start = time.perf_counter()
@@ -533,11 +548,22 @@ def first_predict(args):
         print(describe(f"{kind}: second call", second, "ms"))
         median = statistics.median(first)
         worst = max(worst, median)
-        RESULTS.append(("P", f"first predict_proba, {kind}", f"{median * 1e3:.1f} ms", "", "info"))
-    print("  (one fresh fit per case: n_cycles members, one epoch per cycle, on digits)")
+        RESULTS.append(
+            (
+                "P",
+                f"first predict_proba, {kind}",
+                f"{median * 1e3:.1f} ms (max {max(first) * 1e3:.1f})",
+                "",
+                "info",
+            )
+        )
+    print(
+        "  (one fresh fit per case: n_cycles members, one epoch per cycle, on digits; "
+        "new member counts 11, 13, ... and 12, 14, ...)"
+    )
     verdict(
         "P",
-        "first predict_proba, worst kind",
+        "first predict_proba, worst kind (median)",
         worst * 1e3,
         "<= 20 ms",
         worst <= 0.020,
