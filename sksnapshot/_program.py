@@ -28,6 +28,7 @@ from ._batches import batch_table, epoch_order
 from ._cache import SharedCache
 
 __all__ = [
+    "XLA_MAX_BLOCK_BYTES",
     "XLA_MAX_CALL_STEPS",
     "TrainingProgram",
     "XlaTrainingProgram",
@@ -35,8 +36,10 @@ __all__ = [
     "shared_program",
 ]
 
-#: Most steps one call of the XLA program runs (bounds the memory of its batch block).
+#: Most steps one call of the XLA program runs.
 XLA_MAX_CALL_STEPS = 256
+#: Most bytes of the batch block (every step's rows) one compiled XLA call gets.
+XLA_MAX_BLOCK_BYTES = 64 * 2**20
 
 #: Programs kept for reuse by later fits (each holds a traced graph and a template).
 _SHARED = SharedCache(max_size=8)
@@ -157,9 +160,12 @@ class XlaUnavailable(RuntimeError):
     """XLA cannot compile this network's training step (the reason is the message)."""
 
 
-def _step_bucket(n_steps):
-    """Steps a call is padded to: a power of two, at least 16 (few compilations)."""
-    return max(16, 1 << (int(n_steps) - 1).bit_length())
+def _step_bucket(n_steps, most=XLA_MAX_CALL_STEPS):
+    """Steps a call is padded to: a power of two, at least ``min(16, most)``.
+
+    ``most`` (a power of two) bounds the steps of one call: few shapes, few compilations.
+    """
+    return max(1 << (int(n_steps) - 1).bit_length(), min(16, most))
 
 
 class XlaTrainingProgram:
@@ -206,6 +212,15 @@ class XlaTrainingProgram:
         self._compiled = False
         self.max_call_steps = XLA_MAX_CALL_STEPS
 
+    def _most_steps(self, batch_size):
+        """Most steps per compiled call: 256, fewer where the block would exceed 64 MiB."""
+        row_bytes = 4 + sum(
+            int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            for shape, dtype in self.signature
+        )
+        most = max(1, XLA_MAX_BLOCK_BYTES // (int(batch_size) * row_bytes))
+        return min(XLA_MAX_CALL_STEPS, 1 << (most.bit_length() - 1))
+
     def check(self, arrays, n_steps, batch_size, source=()):
         """Raise :class:`XlaUnavailable` if XLA cannot compile the loop for this call.
 
@@ -214,7 +229,9 @@ class XlaTrainingProgram:
         """
         if self._compiled:
             return
-        padded = _step_bucket(n_steps)
+        most = self._most_steps(batch_size)
+        n_steps = min(n_steps, most)
+        padded = _step_bucket(n_steps, most)
         x, y, weights = self._gather(
             arrays,
             *[tf.constant(v, tf.int64) for v in (0, 0, n_steps, padded, batch_size)],
@@ -271,7 +288,23 @@ class XlaTrainingProgram:
         Raises :class:`XlaUnavailable` when XLA cannot compile the network's training
         step (on the first call, before any step ran).
         """
-        padded = _step_bucket(n_steps)
+        most = self._most_steps(batch_size)
+        for begin in range(0, n_steps, most):
+            logs = self._call(
+                arrays,
+                rates,
+                seed,
+                start + begin,
+                min(most, n_steps - begin),
+                most,
+                batch_size,
+                shuffle,
+                source,
+            )
+        return {name: float(value) for name, value in logs.items()}, order
+
+    def _call(self, arrays, rates, seed, start, n_steps, most, batch_size, shuffle, source):
+        padded = _step_bucket(n_steps, most)
         x, y, weights = self._gather(
             arrays,
             tf.constant(seed, tf.int64),
@@ -297,7 +330,7 @@ class XlaTrainingProgram:
                 raise
             raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
         self._compiled = True
-        return {name: float(value) for name, value in logs.items()}, order
+        return logs
 
 
 class _TemplateBinding:

@@ -116,3 +116,16 @@ def test_run_eagerly_with_auto_trains_without_xla_and_says_so(blobs):
 def test_jit_compile_is_validated():
     with pytest.raises(ValueError, match="The 'jit_compile' parameter"):
         SnapshotEnsembleClassifier(jit_compile="yes").fit([[0.0], [1.0]], [0, 1])
+
+
+def test_a_small_block_budget_splits_calls_without_changing_the_training(blobs, monkeypatch):
+    # Full-batch training of wide rows would make one call's block of batches large: the
+    # program then runs fewer steps per compiled call. Forced here with a tiny budget.
+    X, y = blobs[0][:90], blobs[1][:90]
+    params = dict(TINY, batch_size=-1, epochs=12, n_cycles=2)
+    plain = SnapshotEnsembleClassifier(**params, jit_compile=False).fit(X, y)
+    monkeypatch.setattr(program, "XLA_MAX_BLOCK_BYTES", 4 * 90 * 16)  # 2 steps a call
+    compiled = _xla_compilations()
+    split = SnapshotEnsembleClassifier(**params, jit_compile=True).fit(X, y)
+    assert _xla_compilations() > compiled  # a new (smaller) block shape
+    np.testing.assert_allclose(split.predict_proba(X), plain.predict_proba(X), atol=1e-5)
