@@ -3,7 +3,7 @@
 Snapshots are plain lists of numpy arrays in the order of ``model.get_weights()``. They
 are evaluated with ``Model.stateless_call`` inside compiled functions, so predicting never
 writes to the model's variables: it is safe from several threads at once and costs one
-compiled call per chunk of rows and group of (up to eight) members.
+compiled call per chunk of rows and group of (up to 16) members.
 """
 
 import threading
@@ -20,8 +20,9 @@ __all__ = ["member_outputs"]
 #: Rows per compiled forward call: bounds the memory of prediction on large inputs.
 PREDICT_CHUNK_ROWS = 8192
 #: Members evaluated by one call of an XLA-compiled forward: every group is padded to
-#: this many, so that the compiled shapes do not depend on the number of members.
-MEMBER_GROUP = 8
+#: this many, so that the compiled shapes do not depend on the number of members. The
+#: padding is zeros that are never read (nor, as a rule, given memory pages).
+MEMBER_GROUP = 16
 #: Rows of the chunks an XLA-compiled forward is called on (capped at ``chunk_rows``):
 #: every input is cut into chunks of these sizes, so that three compiled shapes serve
 #: every number of rows.
@@ -182,12 +183,12 @@ class _MemberForward:
         return self._function((False,), signature)
 
     def __call__(self, group, x, row_sizes=ROW_BUCKETS):
-        """Outputs of a group's members on ``x``: (count, n_rows, ...)."""
+        """Outputs of a group's members on ``x``: (count, n_rows, ...), or more (padding)."""
         trainable, non_trainable, count = group
         if self._jit:
             try:
                 function = self._compiled(group, x, row_sizes)
-                return function(trainable, non_trainable, tf.constant(count), x)[:count]
+                return function(trainable, non_trainable, tf.constant(count), x)
             except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
                 self._jit = False
         # A group padded for XLA is cut to its members.
@@ -299,7 +300,7 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
             chunk = np.concatenate([chunk, np.zeros((padded - n_rows, *X.shape[1:]), X.dtype)])
         x = tf.constant(chunk)
         out = np.concatenate(
-            [forward(group, x, sizes or ()).numpy()[:, :n_rows] for group in groups]
+            [forward(group, x, sizes or ()).numpy()[: group[2], :n_rows] for group in groups]
         )
         # The mean accumulates in float64 without a float64 copy of every output.
         pieces.append(

@@ -301,7 +301,7 @@ def test_user_model_with_dropout_and_batchnorm_predicts_through_the_member_path(
     forward = _forward_for(clf.model_)
     xla = kind != "custom layer"  # networks of built-in layers share an XLA forward
     if xla:  # (xla, members per call, rows per call): every row size compiled at once
-        assert set(forward._functions) == {(True, 8, 128), (True, 8, 1024), (True, 8, 8192)}
+        assert set(forward._functions) == {(True, 16, 128), (True, 16, 1024), (True, 16, 8192)}
     else:  # one plain graph for every number of members and rows
         assert set(forward._functions) == {(False,)}
     # A member's output does not depend on which members are evaluated with it.

@@ -78,7 +78,7 @@ def test_rows_are_cut_into_few_chunks_of_the_compiled_sizes():
     for n_rows in [1, 64, 127, 128, 129, 300, 1000, 2048, 2049, 8192, 8193, 20_000, 100_000]:
         chunks = _row_chunks(n_rows, sizes)
         assert chunks[0][0] == 0 and chunks[-1][1] == n_rows
-        assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+        assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:], strict=True))
         assert all(padded in sizes and 0 < stop - start <= padded for start, stop, padded in chunks)
         assert sum(padded for *_, padded in chunks) < 4 * n_rows + sizes[0]
         assert len(chunks) <= n_rows // sizes[-1] + 5
