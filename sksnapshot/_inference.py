@@ -6,6 +6,7 @@ writes to the model's variables: it is safe from several threads at once and cos
 compiled call per chunk of rows and group of (up to 16) members.
 """
 
+import atexit
 import threading
 import weakref
 
@@ -44,10 +45,11 @@ class _MemberForward:
     program per shape, in about as long as a fit of a small network takes, so its shapes
     are fixed: members come in groups of :data:`MEMBER_GROUP` (the last one padded with
     zeros, which are never evaluated) and rows in chunks of the sizes of
-    :data:`ROW_BUCKETS`, all of which are compiled at the forward's first call. Any later
-    number of members or rows then costs no compilation. Other forwards run as one plain
-    TensorFlow graph, traced once for every number of members and rows. The members'
-    outputs are those of ``Model.stateless_call``, up to float32 rounding (XLA's).
+    :data:`ROW_BUCKETS`: the forward's first call compiles its own size, and a thread the
+    others, in the background. Any later number of members or rows then costs no
+    compilation. Other forwards run as one plain TensorFlow graph, traced once for every
+    number of members and rows. The members' outputs are those of
+    ``Model.stateless_call``, up to float32 rounding (XLA's).
     """
 
     def __init__(self, model, shared=False):
@@ -64,7 +66,8 @@ class _MemberForward:
         self._jit = shared
         self._functions = {}
         self._lock = threading.Lock()
-        self._compile_lock = threading.Lock()  # one thread compiles, the others wait
+        self._compile_lock = threading.Lock()  # guards the start of the precompilation
+        self._precompiling = None
 
     @property
     def _model(self):
@@ -145,26 +148,42 @@ class _MemberForward:
                 self._functions[key] = function
             return function
 
-    def _compiled(self, group, x, row_sizes):
-        """The XLA function for chunks like ``x``; the first call compiles every size."""
-        key = (True, MEMBER_GROUP, x.shape[0])
-        function = self._functions.get(key)
-        if function is not None:
-            return function
+    def _precompile(self, group, x, row_sizes):
+        """Compile the XLA programs of every row size in ``row_sizes``, in the background.
+
+        One compilation costs about as long as a fit of a small network, and every later
+        call with another number of rows is then spared its own: the first call of the
+        forward compiles its own size, a thread the others. A call needing a size being
+        compiled waits for it (TensorFlow compiles a function's program once).
+        """
         with self._compile_lock:
-            if key not in self._functions:
-                trainable, non_trainable, _ = group
-                # Compiling every row size now (an XLA program per shape) spares every
-                # later call with another number of rows its compilation.
-                for size in sorted({x.shape[0], *row_sizes}):
-                    if (True, MEMBER_GROUP, size) not in self._functions:
-                        self._function((True, MEMBER_GROUP, size))(
-                            trainable,
-                            non_trainable,
-                            tf.constant(0),
-                            tf.zeros((size, *x.shape[1:]), x.dtype),
-                        )
-            return self._functions[key]
+            sizes = [s for s in row_sizes if (True, MEMBER_GROUP, s) not in self._functions]
+            if not sizes:
+                return
+            functions = [self._function((True, MEMBER_GROUP, size)) for size in sizes]
+        trainable, non_trainable, _ = group
+        features, dtype = x.shape[1:], x.dtype
+
+        def compile_all():
+            try:
+                for size, function in zip(sizes, functions, strict=True):
+                    x_size = tf.zeros((size, *features), dtype)
+                    function(trainable, non_trainable, tf.constant(0), x_size)
+            except Exception:  # noqa: BLE001 - a call compiling it will say what failed
+                pass
+            finally:
+                _PRECOMPILING.discard(thread)
+
+        thread = threading.Thread(target=compile_all, name="sksnapshot-precompile", daemon=True)
+        _PRECOMPILING.add(thread)
+        self._precompiling = thread
+        thread.start()
+
+    def wait_precompiled(self, timeout=None):
+        """Wait for the programs compiled in the background (tests, benchmarks)."""
+        thread = getattr(self, "_precompiling", None)
+        if thread is not None:
+            thread.join(timeout)
 
     def _plain(self, trainable, non_trainable, x):
         def spec(value, stacked):
@@ -187,10 +206,14 @@ class _MemberForward:
         trainable, non_trainable, count = group
         if self._jit:
             try:
-                function = self._compiled(group, x, row_sizes)
-                return function(trainable, non_trainable, tf.constant(count), x)
+                function = self._function((True, MEMBER_GROUP, x.shape[0]))
+                outputs = function(trainable, non_trainable, tf.constant(count), x)
             except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
                 self._jit = False
+            else:
+                if any((True, MEMBER_GROUP, s) not in self._functions for s in row_sizes):
+                    self._precompile(group, x, row_sizes)
+                return outputs
         # A group padded for XLA is cut to its members.
         trainable, non_trainable = (
             [v if i is None else v[:count] for i, v in zip(indices, values, strict=True)]
@@ -202,6 +225,17 @@ class _MemberForward:
         return self._plain(trainable, non_trainable, x)(
             trainable, non_trainable, tf.constant(count), x
         )
+
+
+#: Threads compiling programs in the background: awaited at exit (a thread killed in
+#: the middle of a compilation can crash the interpreter's shutdown).
+_PRECOMPILING = set()
+
+
+@atexit.register
+def _await_precompiling():
+    for thread in list(_PRECOMPILING):
+        thread.join(timeout=10)
 
 
 _FORWARDS = weakref.WeakKeyDictionary()

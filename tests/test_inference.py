@@ -42,6 +42,7 @@ def test_new_member_and_row_counts_trace_nothing(data):
     first.predict_proba(rows[:500])
     forward = _forward_for(first.model_)
     assert forward._jit  # a network of built-in layers: the shared XLA forward
+    forward.wait_precompiled()  # the other row sizes, compiled in the background
     before = traces(forward)
     assert before == (len(ROW_BUCKETS), len(ROW_BUCKETS))  # every row size, once
     for n_cycles, n_rows in ((5, 500), (3, 77), (11, 3000), (9, 10_000), (1, 1)):
