@@ -5,6 +5,8 @@ of the sizes of ``ROW_BUCKETS``: once a fitted network of a structure has predic
 new number of members or of rows compiles (and traces) nothing.
 """
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,28 @@ def test_rows_are_cut_into_few_chunks_of_the_compiled_sizes():
         assert len(chunks) <= n_rows // sizes[-1] + 5
     assert _row_sizes(70) == (70,)
     assert _row_chunks(150, (70,)) == [(0, 70, 70), (70, 140, 70), (140, 150, 70)]
+
+
+def test_first_calls_from_threads_while_compiling_agree_with_serial_calls(data):
+    """Threads predicting at once, while the row sizes compile, get the serial outputs."""
+    X, y, rows = data
+    params = {**PARAMS, "hidden_layer_sizes": (17,)}  # a structure of its own: not compiled
+    clf = SnapshotEnsembleClassifier(**params, n_cycles=MEMBER_GROUP + 2).fit(X, y)
+    encoded = clf._prepare(rows)
+    jobs = [(k, n) for k in (1, MEMBER_GROUP + 1) for n in (1, 1500, 10_000)]
+    results = {}
+
+    def work(k, n):
+        results[k, n] = member_outputs(clf.model_, clf.snapshots_[-k:], encoded[:n])
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = member_outputs(clf.model_, clf.snapshots_, encoded)
+    for (k, n), got in results.items():
+        np.testing.assert_array_equal(
+            got, member_outputs(clf.model_, clf.snapshots_[-k:], encoded[:n])
+        )
+        np.testing.assert_allclose(got, everything[-k:, :n], atol=1e-6)  # rows chunked otherwise
