@@ -22,7 +22,8 @@ __all__ = ["member_outputs"]
 PREDICT_CHUNK_ROWS = 8192
 #: Members evaluated by one call of an XLA-compiled forward: every group is padded to
 #: this many, so that the compiled shapes do not depend on the number of members. The
-#: padding is zeros that are never read (nor, as a rule, given memory pages).
+#: padding is zeros that are never evaluated: a group of one member holds 16 members'
+#: weights while it is predicted.
 MEMBER_GROUP = 16
 #: Rows of the chunks an XLA-compiled forward is called on (capped at ``chunk_rows``):
 #: every input is cut into chunks of these sizes, so that three compiled shapes serve
