@@ -334,9 +334,9 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         if padded is not None and padded > n_rows:
             chunk = np.concatenate([chunk, np.zeros((padded - n_rows, *X.shape[1:]), X.dtype)])
         x = tf.constant(chunk)
-        out = np.concatenate(
-            [forward(group, x, sizes or ()).numpy()[: group[2], :n_rows] for group in groups]
-        )
+        # np.asarray: a view of the outputs (``numpy()`` would copy the padding too).
+        outs = [np.asarray(forward(group, x, sizes or ()))[: group[2], :n_rows] for group in groups]
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
         # The mean accumulates in float64 without a float64 copy of every output.
         pieces.append(
             out.mean(axis=0, dtype=np.float64) if reduce == "mean" else out.astype(np.float64)
