@@ -11,6 +11,7 @@ import collections
 import json
 import threading
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -129,6 +130,34 @@ def _renamed_endpoints(endpoints, names):
     return endpoints
 
 
+#: The serialised configurations of the networks seen: a fitted network's, computed for
+#: its training program's key, serves its forward's. Serialising a network costs more
+#: than predicting with it.
+_CONFIGS = weakref.WeakKeyDictionary()
+_CONFIGS_LOCK = threading.Lock()
+
+
+def _network_json(model):
+    """:func:`_network_config` as a key (None: not shareable), kept for ``model``.
+
+    Kept while the network's layers stay the same ones, built as they were.
+    """
+    stamp = (model.built, tuple((id(layer), layer.built) for layer in model.layers))
+    with _CONFIGS_LOCK:
+        kept = _CONFIGS.get(model)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
+            key = _key(_network_config(model))
+    except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
+        key = None
+    with _CONFIGS_LOCK:
+        _CONFIGS[model] = (stamp, key)
+    return key
+
+
 def _network_config(model):
     """The network's configuration with its names replaced by positions.
 
@@ -177,11 +206,8 @@ def network_key(model):
     Only functional and sequential networks of :data:`SHAREABLE_LAYERS` (the default
     MLP, say) get one: their configuration (names included) then determines the function.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
-            config = _network_config(model)
-    except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared
+    config = _network_json(model)
+    if config is None:
         return None
     return _key(
         {
@@ -199,10 +225,12 @@ def program_key(model, arrays):
     without its learning rate and name) and the training arrays' trailing shapes and
     dtypes must match too, with built-in Keras objects only.
     """
+    model_config = _network_json(model)
+    if model_config is None:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras warns when it serialises a lambda
-            model_config = _network_config(model)
             compile_config = dict(model.get_compile_config() or {})
             optimizer = keras.saving.serialize_keras_object(model.optimizer)
     except Exception:  # noqa: BLE001 - anything not serialisable is simply not shared

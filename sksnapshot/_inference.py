@@ -1,12 +1,12 @@
 """Prediction with many snapshots at once, without touching the model's variables.
 
 Snapshots are plain lists of numpy arrays in the order of ``model.get_weights()``. They
-are evaluated with ``Model.stateless_call`` inside one compiled function, so predicting
-never writes to the model's variables: it is safe from several threads at once and costs
-one compiled call per chunk of rows, whatever the number of members.
+are evaluated with ``Model.stateless_call`` inside compiled functions, so predicting never
+writes to the model's variables: it is safe from several threads at once and costs one
+compiled call per chunk of rows and group of (up to 16) members.
 """
 
-import functools
+import atexit
 import threading
 import weakref
 
@@ -20,20 +20,36 @@ __all__ = ["member_outputs"]
 
 #: Rows per compiled forward call: bounds the memory of prediction on large inputs.
 PREDICT_CHUNK_ROWS = 8192
+#: Members evaluated by one call of an XLA-compiled forward: every group is padded to
+#: this many, so that the compiled shapes do not depend on the number of members. The
+#: padding is zeros that are never evaluated: a group of one member holds 16 members'
+#: weights while it is predicted.
+MEMBER_GROUP = 16
+#: Rows of the chunks an XLA-compiled forward is called on (capped at ``chunk_rows``):
+#: every input is cut into chunks of these sizes, so that three compiled shapes serve
+#: every number of rows.
+ROW_BUCKETS = (128, 1024, 8192)
 
 
 class _MemberForward:
     """Compiled functions evaluating a network under a stack of weight sets at once.
 
     The members' weights come stacked (one tensor per variable, members first) and one
-    compiled call evaluates all of them on a chunk of rows, member after member in a loop
-    of the compiled graph: the fixed cost of a call is paid once for all members, one
-    member's activations are in memory (and in cache) at a time, and every member's output
-    is the same whichever other members are evaluated with it. Chunks are padded to a
-    power of two of rows (at least 64), so that one function is traced per (number of
-    members, padded rows) pair. A forward shared by all networks of one structure
-    (``network_key``: the default MLP, say) is compiled by XLA, unless XLA cannot compile
-    the network; others run as plain TensorFlow graphs. The members' outputs are those of
+    compiled call evaluates them on a chunk of rows, member after member in a loop of the
+    compiled graph whose number of turns is an argument of the call: the fixed cost of a
+    call is paid once for its members, one member's activations are in memory (and in
+    cache) at a time, and every member's output is the same whichever other members are
+    evaluated with it.
+
+    A forward shared by all networks of one structure (``network_key``: the default MLP,
+    say) is compiled by XLA, unless XLA cannot compile the network. XLA compiles one
+    program per shape, in about as long as a fit of a small network takes, so its shapes
+    are fixed: members come in groups of :data:`MEMBER_GROUP` (the last one padded with
+    zeros, which are never evaluated) and rows in chunks of the sizes of
+    :data:`ROW_BUCKETS`: the forward's first call compiles its own size, and a thread the
+    others, in the background. Any later number of members or rows then costs no
+    compilation. Other forwards run as one plain TensorFlow graph, traced once for every
+    number of members and rows. The members' outputs are those of
     ``Model.stateless_call``, up to float32 rounding (XLA's).
     """
 
@@ -51,29 +67,47 @@ class _MemberForward:
         self._jit = shared
         self._functions = {}
         self._lock = threading.Lock()
+        self._compile_lock = threading.Lock()  # guards the start of the precompilation
+        self._precompiling = None
 
     @property
     def _model(self):
         return self._model_ref()
 
     def stack(self, snapshots):
-        """The members' variables: stacked snapshot weights, or the variable's value."""
+        """The members' variables, in groups: ``[(trainable, non_trainable, count)]``.
+
+        Each group holds the stacked snapshot weights of ``count`` members (or the
+        variable's value, for variables outside the snapshots). An XLA forward takes
+        groups of :data:`MEMBER_GROUP` members, padded with zeros; a plain one, one
+        group of all members.
+        """
         model = self._model
+        size = MEMBER_GROUP if self._jit else max(len(snapshots), 1)
 
-        def pick(indices, variables):
-            return [
-                tf.convert_to_tensor(v.value)
-                if i is None
-                else tf.convert_to_tensor(np.stack([s[i] for s in snapshots]))
-                for i, v in zip(indices, variables, strict=True)
-            ]
+        def pick(indices, variables, group):
+            stacked = []
+            for i, v in zip(indices, variables, strict=True):
+                if i is None:
+                    stacked.append(tf.convert_to_tensor(v.value))
+                    continue
+                first = np.asarray(group[0][i])
+                values = np.zeros((size, *first.shape), first.dtype)
+                for m, snapshot in enumerate(group):
+                    values[m] = snapshot[i]
+                stacked.append(tf.convert_to_tensor(values))
+            return stacked
 
-        return (
-            pick(self._trainable, model.trainable_variables),
-            pick(self._non_trainable, model.non_trainable_variables),
-        )
+        return [
+            (
+                pick(self._trainable, model.trainable_variables, group),
+                pick(self._non_trainable, model.non_trainable_variables, group),
+                len(group),
+            )
+            for group in (snapshots[s : s + size] for s in range(0, len(snapshots), size))
+        ]
 
-    def _forward(self, n_members, trainable, non_trainable, x):
+    def _forward(self, trainable, non_trainable, count, x):
         def take(indices, values, m):
             return [
                 v if i is None else tf.gather(v, m) for i, v in zip(indices, values, strict=True)
@@ -88,32 +122,121 @@ class _MemberForward:
             )
             return m + 1, outputs.write(m, y)
 
+        stacked = [v for i, v in zip(self._trainable, trainable, strict=True) if i is not None]
+        stacked += [
+            v for i, v in zip(self._non_trainable, non_trainable, strict=True) if i is not None
+        ]
+        # The stacked members' number: fixed in an XLA program (the padded group's), the
+        # number of members evaluated in a plain graph.
+        size = stacked[0].shape[0] if stacked and stacked[0].shape[0] is not None else count
         model_outputs = getattr(self._model, "outputs", None) or [None]
         dtype = getattr(model_outputs[0], "dtype", None) or self._model.compute_dtype
-        outputs = tf.TensorArray(dtype, size=n_members)
-        _, outputs = tf.while_loop(lambda m, _: m < n_members, body, (tf.constant(0), outputs))
+        outputs = tf.TensorArray(dtype, size=size)
+        _, outputs = tf.while_loop(lambda m, _: m < count, body, (tf.constant(0), outputs))
         return outputs.stack()
 
-    def _function(self, key):
-        # One tf.function per shape: each is traced once (no retracing warnings).
+    def _function(self, key, signature=None):
+        # One tf.function per key: each is traced once (no retracing warnings).
         with self._lock:
             function = self._functions.get(key)
             if function is None:
-                jit, n_members, _ = key
                 function = tf.function(
-                    functools.partial(self._forward, n_members), autograph=False, jit_compile=jit
+                    self._forward,
+                    input_signature=signature,
+                    autograph=False,
+                    jit_compile=key[0],
                 )
                 self._functions[key] = function
             return function
 
-    def __call__(self, members, n_members, x):
-        """Outputs of every member on ``x``: float32, (n_members, n_rows, ...)."""
+    def _precompile(self, group, x, row_sizes):
+        """Compile the XLA programs of every row size in ``row_sizes``, in the background.
+
+        One compilation costs about as long as a fit of a small network, and every later
+        call with another number of rows is then spared its own: the first call of the
+        forward compiles its own size, a thread the others. A call needing a size being
+        compiled waits for it (TensorFlow compiles a function's program once).
+        """
+        with self._compile_lock:
+            sizes = [s for s in row_sizes if (True, MEMBER_GROUP, s) not in self._functions]
+            if not sizes:
+                return
+            functions = [self._function((True, MEMBER_GROUP, size)) for size in sizes]
+        trainable, non_trainable, _ = group
+        features, dtype = x.shape[1:], x.dtype
+
+        def compile_all():
+            try:
+                for size, function in zip(sizes, functions, strict=True):
+                    x_size = tf.zeros((size, *features), dtype)
+                    function(trainable, non_trainable, tf.constant(0), x_size)
+            except Exception:  # noqa: BLE001 - a call compiling it will say what failed
+                pass
+            finally:
+                _PRECOMPILING.discard(thread)
+
+        thread = threading.Thread(target=compile_all, name="sksnapshot-precompile", daemon=True)
+        _PRECOMPILING.add(thread)
+        self._precompiling = thread
+        thread.start()
+
+    def wait_precompiled(self, timeout=None):
+        """Wait for the programs compiled in the background (tests, benchmarks)."""
+        thread = getattr(self, "_precompiling", None)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _plain(self, trainable, non_trainable, x):
+        def spec(value, stacked):
+            shape = (None, *value.shape[1:]) if stacked else value.shape
+            return tf.TensorSpec(shape, value.dtype)
+
+        signature = [
+            [spec(v, i is not None) for i, v in zip(self._trainable, trainable, strict=True)],
+            [
+                spec(v, i is not None)
+                for i, v in zip(self._non_trainable, non_trainable, strict=True)
+            ],
+            tf.TensorSpec((), tf.int32),
+            tf.TensorSpec((None, *x.shape[1:]), x.dtype),
+        ]
+        return self._function((False,), signature)
+
+    def __call__(self, group, x, row_sizes=ROW_BUCKETS):
+        """Outputs of a group's members on ``x``: (count, n_rows, ...), or more (padding)."""
+        trainable, non_trainable, count = group
         if self._jit:
             try:
-                return self._function((True, n_members, x.shape[0]))(*members, x)
+                function = self._function((True, MEMBER_GROUP, x.shape[0]))
+                outputs = function(trainable, non_trainable, tf.constant(count), x)
             except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
                 self._jit = False
-        return self._function((False, n_members, x.shape[0]))(*members, x)
+            else:
+                if any((True, MEMBER_GROUP, s) not in self._functions for s in row_sizes):
+                    self._precompile(group, x, row_sizes)
+                return outputs
+        # A group padded for XLA is cut to its members.
+        trainable, non_trainable = (
+            [v if i is None else v[:count] for i, v in zip(indices, values, strict=True)]
+            for indices, values in (
+                (self._trainable, trainable),
+                (self._non_trainable, non_trainable),
+            )
+        )
+        return self._plain(trainable, non_trainable, x)(
+            trainable, non_trainable, tf.constant(count), x
+        )
+
+
+#: Threads compiling programs in the background: awaited at exit (a thread killed in
+#: the middle of a compilation can crash the interpreter's shutdown).
+_PRECOMPILING = set()
+
+
+@atexit.register
+def _await_precompiling():
+    for thread in list(_PRECOMPILING):
+        thread.join(timeout=10)
 
 
 _FORWARDS = weakref.WeakKeyDictionary()
@@ -143,9 +266,33 @@ def _forward_for(model):
     return forward
 
 
-def _padded_rows(n_rows, chunk_rows):
-    """Rows a chunk of ``n_rows`` is padded to: a power of two, 64 to ``chunk_rows``."""
-    return min(max(64, 1 << max(n_rows - 1, 0).bit_length()), max(chunk_rows, n_rows))
+def _row_sizes(chunk_rows):
+    """The sizes of the chunks of rows: :data:`ROW_BUCKETS`, at most ``chunk_rows``."""
+    return tuple(sorted({min(size, chunk_rows) for size in ROW_BUCKETS}))
+
+
+def _row_chunks(n_rows, sizes):
+    """``(start, stop, padded)`` chunks of rows covering ``n_rows`` rows, of ``sizes``.
+
+    Whole chunks of the largest size first; the rest is padded to the smallest size
+    holding it when it fills more than a quarter of that size, and otherwise a chunk of
+    the next smaller size is cut from it first. A few calls, and less than four times
+    the rows computed.
+    """
+    chunks, start = [], 0
+    while start < n_rows:
+        rest = n_rows - start
+        fit = next((size for size in sizes if size >= rest), None)
+        if fit is None:
+            size = sizes[-1]
+        elif fit == sizes[0] or 4 * rest > fit:
+            chunks.append((start, n_rows, fit))
+            break
+        else:
+            size = sizes[sizes.index(fit) - 1]
+        chunks.append((start, start + size, size))
+        start += size
+    return chunks
 
 
 def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_ROWS):
@@ -163,7 +310,7 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         ``None`` returns every member's output; ``"mean"`` their mean, computed chunk
         by chunk so that memory stays bounded by ``chunk_rows``.
     chunk_rows : int, default=8192
-        Rows per compiled call.
+        Rows per compiled call, at most.
 
     Returns
     -------
@@ -171,16 +318,25 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         with ``reduce="mean"``.
     """
     forward = _forward_for(model)
-    members = forward.stack(snapshots)
+    groups = forward.stack(snapshots)
     X = np.asarray(X, dtype=keras.backend.floatx())
+    # An XLA forward takes chunks of fixed sizes (padded); a plain graph, any rows.
+    sizes = _row_sizes(chunk_rows) if forward._jit else None
+    chunks = (
+        _row_chunks(len(X), sizes)
+        if sizes
+        else [(s, min(s + chunk_rows, len(X)), None) for s in range(0, len(X), chunk_rows)]
+    )
     pieces = []
-    for start in range(0, len(X), chunk_rows):
-        chunk = X[start : start + chunk_rows]
+    for start, stop, padded in chunks:
+        chunk = X[start:stop]
         n_rows = len(chunk)
-        padded = _padded_rows(n_rows, chunk_rows)
-        if padded > n_rows:
+        if padded is not None and padded > n_rows:
             chunk = np.concatenate([chunk, np.zeros((padded - n_rows, *X.shape[1:]), X.dtype)])
-        out = forward(members, len(snapshots), tf.constant(chunk)).numpy()[:, :n_rows]
+        x = tf.constant(chunk)
+        # np.asarray: a view of the outputs (``numpy()`` would copy the padding too).
+        outs = [np.asarray(forward(group, x, sizes or ()))[: group[2], :n_rows] for group in groups]
+        out = outs[0] if len(outs) == 1 else np.concatenate(outs)
         # The mean accumulates in float64 without a float64 copy of every output.
         pieces.append(
             out.mean(axis=0, dtype=np.float64) if reduce == "mean" else out.astype(np.float64)
