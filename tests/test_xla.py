@@ -36,7 +36,8 @@ def test_one_epoch_under_xla_equals_the_plain_program(blobs, weighted):
     # ...and not trivially: the epoch moved the weights.
     fresh = SnapshotEnsembleClassifier(**{**params, "epochs": 1, "max_learning_rate": 1e-12})
     start = fresh.fit(X, y).snapshots_[0]
-    assert max(np.abs(a - b).max() for a, b in zip(start, fits[True].snapshots_[0])) > 1e-3
+    moved = zip(start, fits[True].snapshots_[0], strict=True)
+    assert max(np.abs(a - b).max() for a, b in moved) > 1e-3
 
 
 def test_class_weight_under_xla_equals_the_plain_program(blobs):
