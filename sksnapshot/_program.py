@@ -229,6 +229,7 @@ class XlaTrainingProgram:
         """
         if self._compiled:
             return
+        arrays = tuple(tf.constant(a) for a in arrays)
         most = self._most_steps(batch_size)
         n_steps = min(n_steps, most)
         padded = _step_bucket(n_steps, most)

@@ -279,7 +279,7 @@ def _program_for(model, train, plan, jit_compile):
             try:
                 program = shared_program(model, train, key, jit_compile=True)
                 first = min(execution_size(int(plan.cycle_steps[0])), XLA_MAX_CALL_STEPS)
-                program.check(tuple(tf.constant(a) for a in train), first, plan.batch_size)
+                program.check(train, first, plan.batch_size)
                 return program
             except XlaUnavailable as exc:
                 reason = f"XLA cannot compile its training step ({exc})"
