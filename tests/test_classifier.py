@@ -448,3 +448,11 @@ def test_no_keras_warnings_during_fit(blobs, tiny_params):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
+
+
+def test_a_warm_started_fit_uses_callbacks_set_after_the_first_fit(blobs, tiny_params):
+    X, y = blobs
+    recorder = StepRecorder()
+    clf = SnapshotEnsembleClassifier(**tiny_params, warm_start=True).fit(X, y)
+    clf.set_params(callbacks=[recorder]).fit(X, y)
+    assert len(recorder.end) == tiny_params["n_cycles"]  # every new cycle's end
