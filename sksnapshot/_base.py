@@ -351,7 +351,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         """Split, plan and train; returns the run's SnapshotCallback, the plan and the
         held-out arrays of ``n_members="auto"`` (or None)."""
         holdout = None
-        n_train, n_holdout, _ = split_sizes(len(arrays[0]), self._holdout_fraction())
+        _, n_holdout, _ = split_sizes(len(arrays[0]), self._holdout_fraction())
         if n_holdout:
             arrays, holdout = holdout_split(
                 arrays, n_holdout, seed, stratify=self._stratify_holdout()

@@ -10,7 +10,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ._base import BaseSnapshotEnsemble
 from ._docstrings import fill_doc
-from ._ensemble import staged_votes, vote
+from ._ensemble import majority_vote, staged_majority_votes
 from ._mlp import build_mlp
 from ._validation import check_label_types
 
@@ -293,7 +293,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     def _combined(self, X, snapshots):
         """(probabilities, class indices) of the ensemble of ``snapshots``."""
         if self.voting == "hard":
-            return vote(self._member_probas(X, snapshots), "hard")
+            return majority_vote(self._member_probas(X, snapshots))
         proba = self._probabilities(self._ensemble_outputs(X, snapshots))
         return proba, np.argmax(proba, axis=1)
 
@@ -301,7 +301,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         """Yield (probabilities, class indices) of the last k snapshots, k = 1..M."""
         X = self._prepare(X)
         if self.voting == "hard":
-            yield from staged_votes(self._member_probas(X, self.snapshots_), "hard")
+            yield from staged_majority_votes(self._member_probas(X, self.snapshots_))
             return
         for raw in self._staged_outputs(X, self.snapshots_):
             proba = self._probabilities(raw)

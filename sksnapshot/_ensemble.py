@@ -2,9 +2,10 @@
 
 Every prediction method of the estimators combines its members here:
 :func:`combine_members` and :func:`staged_combinations` average the members' outputs or
-their weights (``combine``), :func:`vote` and :func:`staged_votes` turn members' class
-probabilities into soft or hard votes (``voting``). Numpy functions of member outputs
-or weights (the network's forward pass is passed in), tested without training.
+their weights (``combine``; soft voting is the mean of the members' outputs), and
+:func:`majority_vote` and :func:`staged_majority_votes` count the members' votes (hard
+voting). Numpy functions of member outputs or weights (the network's forward pass is
+passed in), tested without training.
 """
 
 import numpy as np
@@ -14,9 +15,9 @@ __all__ = [
     "best_member_count",
     "combine_members",
     "hard_vote",
+    "majority_vote",
     "staged_combinations",
-    "staged_votes",
-    "vote",
+    "staged_majority_votes",
     "vote_fractions",
 ]
 
@@ -60,38 +61,34 @@ def staged_combinations(outputs, snapshots, combine):
         yield total / k
 
 
-def vote(member_probas, voting):
-    """Probabilities and class indices of the ensemble of ``member_probas``.
+def majority_vote(member_probas):
+    """Hard voting: the fraction of members voting for each class, and the majority.
 
     Parameters
     ----------
     member_probas : ndarray of shape (n_members, n_samples, n_classes)
-    voting : {"soft", "hard"}
-        ``"soft"``: mean probabilities and their argmax. ``"hard"``: the fraction of
-        members voting for each class and the majority (see :func:`hard_vote`).
 
     Returns
     -------
-    proba : ndarray of shape (n_samples, n_classes)
+    fractions : ndarray of shape (n_samples, n_classes)
+        See :func:`vote_fractions`.
     indices : ndarray of shape (n_samples,)
+        See :func:`hard_vote`.
 
     Examples
     --------
     >>> import numpy as np
     >>> p = np.array([[[0.9, 0.1]], [[0.4, 0.6]], [[0.2, 0.8]]])
-    >>> vote(p, "hard")[1].tolist(), vote(p, "soft")[1].tolist()
-    ([1], [1])
+    >>> majority_vote(p)[1].tolist()
+    [1]
     """
-    if voting == "hard":
-        return vote_fractions(member_probas), hard_vote(member_probas)
-    proba = member_probas.mean(axis=0)
-    return proba, np.argmax(proba, axis=1)
+    return vote_fractions(member_probas), hard_vote(member_probas)
 
 
-def staged_votes(member_probas, voting):
-    """Yield :func:`vote` of the last k members, for k = 1..n_members."""
+def staged_majority_votes(member_probas):
+    """Yield :func:`majority_vote` of the last k members, for k = 1..n_members."""
     for k in range(1, len(member_probas) + 1):
-        yield vote(member_probas[-k:], voting)
+        yield majority_vote(member_probas[-k:])
 
 
 def average_weights(snapshots):

@@ -112,11 +112,6 @@ class TrainingPlan:
     snapshot_units: np.ndarray
 
     @property
-    def n_steps(self):
-        """Steps of the whole fit."""
-        return self.epochs * self.steps_per_epoch
-
-    @property
     def step_rates(self):
         """The rate of every step: ndarray of shape (n_steps,)."""
         return np.repeat(self.unit_rates, self.steps_per_unit)
