@@ -1,0 +1,391 @@
+"""Several networks trained side by side (``n_networks``), checked against plain computations.
+
+With ``n_networks=N`` the default network is N independent MLPs stacked along a leading
+axis of every weight; each network's gradient is its own, so training them together must
+give the weights of N separately trained Keras MLPs on the same batches. The members are
+the (snapshot, network) pairs; their outputs are checked against a numpy forward pass of
+each network's weights, and every combination of them (soft and hard voting, weight
+averaging, staging, ``return_std``) against numpy means over those pairs.
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+from _helpers import StartWeights
+from _plain import plain_snapshot_fit
+from sklearn.datasets import make_blobs, make_regression
+
+from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
+from sksnapshot._mlp import build_mlp
+
+TINY = dict(hidden_layer_sizes=(8,), n_cycles=3, epochs=6, random_state=0)
+
+
+# -- data ----------------------------------------------------------------------------
+def _standardized(X):
+    return ((X - X.mean(axis=0)) / X.std(axis=0)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    """120 rows, 3 classes, 2 standardized features (batches of 32: 4 steps, the last short)."""
+    X, y = make_blobs(n_samples=120, centers=3, n_features=2, cluster_std=2.0, random_state=2)
+    return _standardized(X), y
+
+
+@pytest.fixture(scope="module")
+def two_classes(binary):
+    X, y = binary
+    return _standardized(X[:100]), y[:100]
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=100, n_features=3, noise=5.0, random_state=0)
+    return _standardized(X), (y / y.std()).astype(np.float32)
+
+
+# -- numpy references ---------------------------------------------------------------------
+def _network(snapshot, n):
+    """Network ``n``'s weights in a stacked snapshot, as a plain Dense MLP holds them."""
+    return [np.asarray(w)[n] for w in snapshot]
+
+
+def _forward(weights, X):
+    """The raw output of a relu MLP with weights [kernel, bias, ...] (float64, numpy)."""
+    h = np.asarray(X, dtype=np.float64)
+    layers = list(zip(weights[0::2], weights[1::2], strict=True))
+    for kernel, bias in layers[:-1]:
+        h = np.maximum(h @ kernel.astype(np.float64) + bias, 0.0)
+    kernel, bias = layers[-1]
+    return h @ kernel.astype(np.float64) + bias
+
+
+def _probabilities(weights, X):
+    """Class probabilities: softmax, or [1 - p, p] for one sigmoid unit."""
+    z = _forward(weights, X)
+    if z.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-z))
+        return np.concatenate([1.0 - p, p], axis=1)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _pairs(estimator):
+    """The (snapshot, network) pairs that are members, oldest snapshot first."""
+    mask = np.asarray(estimator.snapshot_networks_)
+    return [(s, n) for s in range(mask.shape[0]) for n in range(mask.shape[1]) if mask[s, n]]
+
+
+def _hand_member_probas(estimator, X, pairs=None):
+    pairs = _pairs(estimator) if pairs is None else pairs
+    return np.array([_probabilities(_network(estimator.snapshots_[s], n), X) for s, n in pairs])
+
+
+def _hand_member_outputs(estimator, X, pairs=None):
+    pairs = _pairs(estimator) if pairs is None else pairs
+    return np.array([_forward(_network(estimator.snapshots_[s], n), X) for s, n in pairs])
+
+
+def _cross_entropy(proba, y):
+    return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
+
+
+@contextlib.contextmanager
+def _params(estimator, **params):
+    """Prediction parameters set for a block, then restored (fixtures are shared)."""
+    before = {name: getattr(estimator, name) for name in params}
+    estimator.set_params(**params)
+    try:
+        yield estimator
+    finally:
+        estimator.set_params(**before)
+
+
+class PoisonNetwork(keras.callbacks.Callback):
+    """Sets every weight of network ``network`` to NaN when cycle ``cycle`` (0-based) begins."""
+
+    def __init__(self, network, cycle):
+        super().__init__()
+        self.network, self.cycle = network, cycle
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.cycle:
+            weights = self.model.get_weights()
+            for w in weights:
+                w[self.network] = np.nan
+            self.model.set_weights(weights)
+
+
+def _step(model):
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+class PoisonNetworkAtStep(keras.callbacks.Callback):
+    """Sets network ``network``'s first kernel to inf after the compiled call ending at
+    optimizer step ``step`` (after the snapshot callback's loss check of that call)."""
+
+    def __init__(self, network, step):
+        super().__init__()
+        self.network, self.step = network, step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) == self.step:
+            weights = self.model.get_weights()
+            weights[0][self.network] = np.inf
+            self.model.set_weights(weights)
+
+
+def _convergence_messages(record):
+    from sklearn.exceptions import ConvergenceWarning
+
+    return [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
+
+
+# -- fitted estimators shared by the prediction tests ------------------------------------
+@pytest.fixture(scope="module")
+def classifier(three_classes):
+    X, y = three_classes
+    return SnapshotEnsembleClassifier(**TINY, n_networks=3, callbacks=[StartWeights()]).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def binary_classifier(two_classes):
+    X, y = two_classes
+    return SnapshotEnsembleClassifier(**TINY, n_networks=2).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def regressor(regression):
+    X, y = regression
+    return SnapshotEnsembleRegressor(**TINY, n_networks=3, max_learning_rate=0.02).fit(X, y)
+
+
+# -- training -------------------------------------------------------------------------
+TASKS = {
+    # task: (estimator class, data fixture, output activation, loss, n_networks)
+    "multiclass": (
+        SnapshotEnsembleClassifier,
+        "three_classes",
+        "softmax",
+        "sparse_categorical_crossentropy",
+        3,
+    ),
+    "binary": (SnapshotEnsembleClassifier, "two_classes", "sigmoid", "binary_crossentropy", 2),
+    "regression": (SnapshotEnsembleRegressor, "regression", "linear", "mse", 2),
+}
+
+
+@pytest.mark.parametrize(
+    "task, jit_compile",
+    [("multiclass", False), ("multiclass", "auto"), ("binary", "auto"), ("regression", "auto")],
+)
+def test_stacked_training_equals_separately_trained_networks_on_the_same_batches(
+    request, task, jit_compile
+):
+    cls, data, output_activation, loss, n_networks = TASKS[task]
+    X, y = request.getfixturevalue(data)
+    epochs, n_cycles = 2, 2  # 4 steps per epoch (32, 32, 32, 24 or 4 rows); cycles of 4 steps
+    start = StartWeights()
+    est = cls(
+        hidden_layer_sizes=(8,),
+        n_cycles=n_cycles,
+        epochs=epochs,
+        n_networks=n_networks,
+        shuffle=False,
+        jit_compile=jit_compile,
+        callbacks=[start],
+        random_state=0,
+    ).fit(X, y)
+    initial = start.weights[0]
+    assert [w.shape[0] for w in initial] == [n_networks] * 4
+    n_steps = epochs * int(np.ceil(len(X) / 32))
+    assert len(est.learning_rates_) == n_steps
+    targets = y.reshape(-1, 1).astype(np.float32) if task != "multiclass" else y
+    for n in range(n_networks):
+        weights = _network(initial, n)
+        plain = build_mlp(X.shape[1], (8,), "relu", weights[-1].shape[0], output_activation)
+        plain.set_weights(weights)
+        plain.compile(loss=loss, optimizer=keras.optimizers.SGD(0.0, momentum=0.9))
+        snapshots, _ = plain_snapshot_fit(
+            plain,
+            X,
+            targets,
+            step_rates=est.learning_rates_,
+            step_lengths=cycle_lengths(n_steps, n_cycles),
+            epochs=epochs,
+            batch_size=32,
+            shuffle=False,
+        )
+        assert not np.allclose(snapshots[0][0], weights[0])  # it trained
+        assert len(est.snapshots_) == len(snapshots) == n_cycles
+        for stacked, separate in zip(est.snapshots_, snapshots, strict=True):
+            for got, want in zip(_network(stacked, n), separate, strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_networks_start_from_different_weights_and_give_different_members(
+    classifier, three_classes
+):
+    X, _ = three_classes
+    initial = classifier.callbacks[0].weights[0]
+    kernels = initial[0]
+    assert kernels.shape == (3, X.shape[1], 8)
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert not np.allclose(kernels[a], kernels[b])
+    members = classifier.member_predict_proba(X).reshape(3, 3, len(X), 3)
+    for s in range(3):
+        for a in range(3):
+            for b in range(a + 1, 3):
+                assert np.abs(members[s, a] - members[s, b]).max() > 1e-3
+
+
+# -- members and their combinations -------------------------------------------------------
+@pytest.mark.parametrize(
+    "fitted, data", [("classifier", "three_classes"), ("binary_classifier", "two_classes")]
+)
+def test_member_probabilities_are_ordered_by_snapshot_then_network(request, fitted, data):
+    clf = request.getfixturevalue(fitted)
+    X, _ = request.getfixturevalue(data)
+    n_networks = clf.n_networks
+    members = clf.member_predict_proba(X)
+    assert members.shape == (3 * n_networks, len(X), 2 if fitted == "binary_classifier" else 3)
+    for s in range(3):
+        for n in range(n_networks):
+            want = _probabilities(_network(clf.snapshots_[s], n), X)
+            np.testing.assert_allclose(members[s * n_networks + n], want, atol=1e-5)
+
+
+def test_stacked_snapshots_hold_every_network_in_plain_dense_order(classifier, three_classes):
+    X, _ = three_classes
+    shapes = [(3, 2, 8), (3, 8), (3, 8, 3), (3, 3)]
+    assert len(classifier.snapshots_) == 3
+    for snapshot in classifier.snapshots_:
+        assert [np.shape(w) for w in snapshot] == shapes
+    plain = build_mlp(X.shape[1], (8,), "relu", 3, "softmax")
+    assert [w.shape for w in _network(classifier.snapshots_[0], 0)] == [
+        w.shape for w in plain.get_weights()
+    ]
+
+
+@pytest.mark.parametrize("n_members", [None, 2, 1])
+def test_predict_proba_is_the_mean_over_every_network_of_the_last_snapshots(
+    classifier, three_classes, n_members
+):
+    X, _ = three_classes
+    k = 3 if n_members is None else n_members
+    pairs = [(s, n) for s in range(3 - k, 3) for n in range(3)]
+    want = _hand_member_probas(classifier, X, pairs).mean(axis=0)
+    with _params(classifier, n_members=n_members):
+        assert classifier.n_members_ == k  # counts snapshots, not (snapshot, network) pairs
+        np.testing.assert_allclose(classifier.predict_proba(X), want, atol=1e-5)
+        np.testing.assert_array_equal(classifier.predict(X), np.argmax(want, axis=1))
+
+
+def test_binary_predict_proba_is_the_mean_over_every_member_pair(binary_classifier, two_classes):
+    X, _ = two_classes
+    want = _hand_member_probas(binary_classifier, X).mean(axis=0)
+    assert _hand_member_probas(binary_classifier, X).shape[0] == 6
+    np.testing.assert_allclose(binary_classifier.predict_proba(X), want, atol=1e-5)
+
+
+def test_staged_predict_proba_stages_by_snapshot(classifier, three_classes):
+    X, _ = three_classes
+    staged = list(classifier.staged_predict_proba(X))
+    assert len(staged) == 3
+    for k, got in enumerate(staged, start=1):
+        pairs = [(s, n) for s in range(3 - k, 3) for n in range(3)]
+        want = _hand_member_probas(classifier, X, pairs).mean(axis=0)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    labels = list(classifier.staged_predict(X))
+    assert len(labels) == 3
+    np.testing.assert_array_equal(labels[-1], np.argmax(staged[-1], axis=1))
+
+
+@pytest.mark.parametrize("n_members", [None, 2])
+def test_combine_weights_averages_within_each_network_then_over_networks(
+    classifier, three_classes, n_members
+):
+    X, _ = three_classes
+    k = 3 if n_members is None else n_members
+    outputs = []
+    for n in range(3):
+        window = [_network(snapshot, n) for snapshot in classifier.snapshots_[3 - k :]]
+        averaged = [np.mean(layer, axis=0) for layer in zip(*window, strict=True)]
+        outputs.append(_probabilities(averaged, X))
+    want = np.mean(outputs, axis=0)
+    # Averaging all weights across networks too would be another, wrong, network.
+    mixed = [np.mean(w[3 - k :], axis=(0, 1)) for w in zip(*classifier.snapshots_, strict=True)]
+    assert np.abs(_probabilities(mixed, X) - want).max() > 1e-3
+    with _params(classifier, combine="weights", n_members=n_members):
+        np.testing.assert_allclose(classifier.predict_proba(X), want, atol=1e-5)
+        staged = list(classifier.staged_predict_proba(X))
+    assert len(staged) == 3
+    if n_members == 2:
+        np.testing.assert_allclose(staged[1], want, atol=1e-5)
+
+
+def test_hard_voting_counts_a_vote_of_every_member_pair(classifier, three_classes):
+    X, _ = three_classes
+    members = classifier.member_predict_proba(X)  # 9 pairs, checked by hand above
+    assert members.shape[0] == 9
+    votes = np.argmax(members, axis=2)
+    fractions = np.stack([(votes == c).sum(axis=0) for c in range(3)], axis=1) / 9
+    with _params(classifier, voting="hard"):
+        got = classifier.predict_proba(X)
+        np.testing.assert_allclose(got, fractions, atol=1e-12)
+        # Fractions in ninths: only 9 voters give them.
+        np.testing.assert_allclose(got * 9, np.round(got * 9), atol=1e-9)
+        staged = list(classifier.staged_predict_proba(X))
+    assert len(staged) == 3
+    last = votes[-3:]
+    want = np.stack([(last == c).sum(axis=0) for c in range(3)], axis=1) / 3
+    np.testing.assert_allclose(staged[0], want, atol=1e-12)
+
+
+def test_regressor_members_mean_and_std_are_over_every_member_pair(regressor, regression):
+    X, _ = regression
+    members = regressor.member_predict(X)
+    assert members.shape == (9, len(X))
+    hand = _hand_member_outputs(regressor, X)[..., 0]
+    np.testing.assert_allclose(members, hand, rtol=1e-5, atol=1e-5)
+    mean, std = regressor.predict(X, return_std=True)
+    assert mean.shape == std.shape == (len(X),)
+    np.testing.assert_allclose(mean, hand.mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(std, hand.std(axis=0), rtol=1e-4, atol=1e-5)
+    assert np.all(std > 0)
+    np.testing.assert_allclose(regressor.predict(X), hand.mean(axis=0), rtol=1e-5, atol=1e-5)
+    with _params(regressor, n_members=1):
+        mean, std = regressor.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, hand[6:].mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(std, hand[6:].std(axis=0), rtol=1e-4, atol=1e-5)
+
+
+def test_regressor_staged_predict_and_weight_averaging(regressor, regression):
+    X, _ = regression
+    hand = _hand_member_outputs(regressor, X)[..., 0].reshape(3, 3, len(X))
+    staged = list(regressor.staged_predict(X))
+    assert len(staged) == 3
+    for k, got in enumerate(staged, start=1):
+        np.testing.assert_allclose(got, hand[3 - k :].mean(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+    outputs = []
+    for n in range(3):
+        window = [_network(snapshot, n) for snapshot in regressor.snapshots_]
+        averaged = [np.mean(layer, axis=0) for layer in zip(*window, strict=True)]
+        outputs.append(_forward(averaged, X)[:, 0])
+    with _params(regressor, combine="weights"):
+        np.testing.assert_allclose(
+            regressor.predict(X), np.mean(outputs, axis=0), rtol=1e-5, atol=1e-5
+        )
+
+
+def test_every_member_pair_is_marked_without_faults(classifier, regressor):
+    for est in (classifier, regressor):
+        mask = est.snapshot_networks_
+        assert isinstance(mask, np.ndarray)
+        assert mask.dtype == np.bool_
+        assert mask.shape == (3, 3)
+        assert mask.all()
