@@ -16,6 +16,7 @@ import pytest
 from _helpers import StartWeights
 from _plain import plain_snapshot_fit
 from sklearn.datasets import make_blobs, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
 from sksnapshot._mlp import build_mlp
@@ -104,18 +105,19 @@ def _params(estimator, **params):
         estimator.set_params(**before)
 
 
-class PoisonNetwork(keras.callbacks.Callback):
-    """Sets every weight of network ``network`` to NaN when cycle ``cycle`` (0-based) begins."""
+class PoisonNetworks(keras.callbacks.Callback):
+    """Sets every weight of network n to NaN when cycle ``cycles[n]`` (0-based) begins."""
 
-    def __init__(self, network, cycle):
+    def __init__(self, cycles):
         super().__init__()
-        self.network, self.cycle = network, cycle
+        self.cycles = dict(cycles)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.cycle:
+        networks = [n for n, cycle in self.cycles.items() if cycle == epoch]
+        if networks:
             weights = self.model.get_weights()
             for w in weights:
-                w[self.network] = np.nan
+                w[networks] = np.nan
             self.model.set_weights(weights)
 
 
@@ -139,8 +141,6 @@ class PoisonNetworkAtStep(keras.callbacks.Callback):
 
 
 def _convergence_messages(record):
-    from sklearn.exceptions import ConvergenceWarning
-
     return [str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)]
 
 
@@ -389,3 +389,176 @@ def test_every_member_pair_is_marked_without_faults(classifier, regressor):
         assert mask.dtype == np.bool_
         assert mask.shape == (3, 3)
         assert mask.all()
+
+
+# -- one network: today's estimator --------------------------------------------------------
+@pytest.mark.parametrize(
+    "cls, data",
+    [(SnapshotEnsembleClassifier, "three_classes"), (SnapshotEnsembleRegressor, "regression")],
+)
+def test_one_network_is_the_plain_dense_estimator_bit_for_bit(request, cls, data):
+    X, y = request.getfixturevalue(data)
+    default = cls(**TINY).fit(X, y)
+    one = cls(**TINY, n_networks=1).fit(X, y)
+    assert default.n_networks == 1
+    assert len(one.snapshots_) == len(default.snapshots_) == 3
+    for got, want in zip(one.snapshots_, default.snapshots_, strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+    n_outputs = 3 if cls is SnapshotEnsembleClassifier else 1
+    plain = build_mlp(X.shape[1], (8,), "relu", n_outputs, "linear")
+    plain_shapes = [w.shape for w in plain.get_weights()]
+    assert [w.shape for w in one.model_.get_weights()] == plain_shapes
+    for snapshot in one.snapshots_:
+        assert [np.shape(w) for w in snapshot] == plain_shapes  # no network axis
+    for est in (one, default):
+        assert est.snapshot_networks_.dtype == np.bool_
+        assert est.snapshot_networks_.shape == (3, 1)
+        assert est.snapshot_networks_.all()
+    if cls is SnapshotEnsembleClassifier:
+        np.testing.assert_array_equal(one.predict_proba(X), default.predict_proba(X))
+        np.testing.assert_array_equal(one.member_predict_proba(X), default.member_predict_proba(X))
+        assert one.member_predict_proba(X).shape == (3, len(X), 3)
+    else:
+        np.testing.assert_array_equal(one.predict(X), default.predict(X))
+        assert one.member_predict(X).shape == (3, len(X))
+
+
+# -- faults, one network at a time -----------------------------------------------------------
+FAULT_PARAMS = dict(hidden_layer_sizes=(8,), n_cycles=4, epochs=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def faulty(three_classes):
+    """Network 1 of 3 turns NaN when cycle 2 of 4 begins; the warnings it gave."""
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(
+        **FAULT_PARAMS, n_networks=3, callbacks=[PoisonNetworks({1: 1})]
+    )
+    with pytest.warns(ConvergenceWarning, match=r"network 1\b") as record:
+        clf.fit(X, y)
+    return clf, _convergence_messages(record)
+
+
+def test_a_diverged_network_is_named_in_the_warning_and_only_it(faulty):
+    _, messages = faulty
+    assert any("network 1" in m for m in messages)
+    assert not any("network 0" in m or "network 2" in m for m in messages)
+
+
+def test_a_diverged_network_loses_its_snapshots_from_the_fault_on(faulty):
+    clf, _ = faulty
+    expected = np.ones((4, 3), dtype=bool)
+    expected[1:, 1] = False
+    assert clf.snapshot_networks_.dtype == np.bool_
+    np.testing.assert_array_equal(clf.snapshot_networks_, expected)
+    assert len(clf.snapshots_) == 4  # the other networks went on to the last cycle
+    for s in range(4):
+        for n in (0, 2):
+            assert all(np.all(np.isfinite(w)) for w in _network(clf.snapshots_[s], n))
+
+
+def test_the_other_networks_train_as_without_the_fault(faulty, three_classes):
+    clf, _ = faulty
+    X, y = three_classes
+    clean = SnapshotEnsembleClassifier(**FAULT_PARAMS, n_networks=3).fit(X, y)
+    assert clean.snapshot_networks_.all()
+    for got, want in zip(clf.snapshots_, clean.snapshots_, strict=True):
+        for n in (0, 2):
+            for a, b in zip(_network(got, n), _network(want, n), strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_members_after_a_fault_are_the_finished_pairs(faulty, three_classes):
+    clf, _ = faulty
+    X, _ = three_classes
+    pairs = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 2), (3, 0), (3, 2)]
+    assert _pairs(clf) == pairs
+    members = clf.member_predict_proba(X)
+    assert members.shape == (9, len(X), 3)
+    assert np.all(np.isfinite(members))
+    np.testing.assert_allclose(members, _hand_member_probas(clf, X, pairs), atol=1e-5)
+    proba = clf.predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba, _hand_member_probas(clf, X, pairs).mean(axis=0), atol=1e-5)
+    with _params(clf, n_members=2):
+        assert clf.n_members_ == 2
+        want = _hand_member_probas(clf, X, pairs[-4:]).mean(axis=0)
+        np.testing.assert_allclose(clf.predict_proba(X), want, atol=1e-5)
+    staged = list(clf.staged_predict_proba(X))
+    assert len(staged) == 4
+    for k, got in enumerate(staged, start=1):
+        window = [(s, n) for s, n in pairs if s >= 4 - k]
+        want = _hand_member_probas(clf, X, window).mean(axis=0)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_non_finite_weights_of_one_network_at_a_cycle_end_refuse_its_snapshot(two_classes):
+    X, y = two_classes
+    n_steps = 6 * 4  # 100 rows in batches of 32: 4 steps per epoch
+    end_of_second = int(np.cumsum(cycle_lengths(n_steps, 3))[1])
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,),
+        n_cycles=3,
+        epochs=6,
+        n_networks=2,
+        callbacks=[PoisonNetworkAtStep(network=0, step=end_of_second)],
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning, match=r"network 0\b"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(
+        clf.snapshot_networks_, [[True, True], [False, True], [False, True]]
+    )
+    members = clf.member_predict_proba(X)
+    assert members.shape == (4, len(X), 2)
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+    want = _hand_member_probas(clf, X, [(0, 0), (0, 1), (1, 1), (2, 1)])
+    np.testing.assert_allclose(members, want, atol=1e-5)
+
+
+def test_the_run_stops_when_every_network_has_failed(three_classes):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(
+        **FAULT_PARAMS, n_networks=2, callbacks=[PoisonNetworks({0: 1, 1: 2})]
+    )
+    with pytest.warns(ConvergenceWarning, match="network") as record:
+        clf.fit(X, y)
+    messages = _convergence_messages(record)
+    assert any("network 0" in m for m in messages)
+    assert any("network 1" in m for m in messages)
+    # Cycle 3 finished no network: no snapshot, as for a single network.
+    assert len(clf.snapshots_) == 2
+    np.testing.assert_array_equal(clf.snapshot_networks_, [[True, True], [False, True]])
+    members = clf.member_predict_proba(X)
+    assert members.shape == (3, len(X), 3)
+    np.testing.assert_allclose(clf.predict_proba(X), members.mean(axis=0), atol=1e-6)
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+def test_every_network_failing_before_the_first_snapshot_raises(three_classes):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(
+        **FAULT_PARAMS, n_networks=2, callbacks=[PoisonNetworks({0: 0, 1: 0})]
+    )
+    with pytest.raises(FloatingPointError, match="took no snapshot"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
+        clf.predict(X)
+
+
+def test_a_failed_fit_leaves_a_fitted_multi_network_estimator_as_it_was(three_classes):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(**FAULT_PARAMS, n_networks=2).fit(X, y)
+    expected = clf.predict_proba(X)
+    snapshots = [[w.copy() for w in s] for s in clf.snapshots_]
+    mask = clf.snapshot_networks_.copy()
+    clf.set_params(callbacks=[PoisonNetworks({0: 0, 1: 0})])
+    with pytest.raises(FloatingPointError, match="took no snapshot"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.snapshot_networks_, mask)
+    assert len(clf.snapshots_) == len(snapshots)
+    for kept, before in zip(clf.snapshots_, snapshots, strict=True):
+        for a, b in zip(kept, before, strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
