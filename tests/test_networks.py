@@ -9,16 +9,24 @@ averaging, staging, ``return_std``) against numpy means over those pairs.
 """
 
 import contextlib
+import pickle
 
 import keras
 import numpy as np
 import pytest
 from _helpers import StartWeights
 from _plain import plain_snapshot_fit
+from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
+from sksnapshot import (
+    SnapshotEnsembleClassifier,
+    SnapshotEnsembleRegressor,
+    cycle_lengths,
+    load,
+    save,
+)
 from sksnapshot._mlp import build_mlp
 
 TINY = dict(hidden_layer_sizes=(8,), n_cycles=3, epochs=6, random_state=0)
@@ -96,7 +104,7 @@ def _cross_entropy(proba, y):
 
 @contextlib.contextmanager
 def _params(estimator, **params):
-    """Prediction parameters set for a block, then restored (fixtures are shared)."""
+    """Parameters set for a block, then restored (fixtures are shared)."""
     before = {name: getattr(estimator, name) for name in params}
     estimator.set_params(**params)
     try:
@@ -562,3 +570,108 @@ def test_a_failed_fit_leaves_a_fitted_multi_network_estimator_as_it_was(three_cl
         for a, b in zip(kept, before, strict=True):
             np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
+
+
+# -- what n_networks does not do ---------------------------------------------------------------
+def _user_network(meta=None):
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(4, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    return model
+
+
+@pytest.mark.parametrize("model", [_user_network, _user_network()], ids=["callable", "instance"])
+def test_a_user_model_with_several_networks_is_refused(three_classes, model):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(model, n_cycles=2, epochs=2, n_networks=2, random_state=0)
+    with pytest.raises(ValueError, match="n_networks"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "snapshots_")
+    with pytest.raises(NotFittedError, match="is not fitted yet"):
+        clf.predict(X)
+
+
+def test_a_user_model_with_one_network_still_trains(three_classes):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(
+        _user_network, n_cycles=2, epochs=2, n_networks=1, random_state=0
+    )
+    clf.fit(X, y)
+    assert clf.member_predict_proba(X).shape == (2, len(X), 3)
+    assert clf.snapshot_networks_.shape == (2, 1)
+
+
+@pytest.mark.parametrize("n_networks", [0, -1, 1.5, "2"])
+def test_n_networks_must_be_a_positive_integer(three_classes, n_networks):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(**TINY, n_networks=n_networks)
+    with pytest.raises(ValueError, match="n_networks"):
+        clf.fit(X, y)
+
+
+# -- persistence, cloning, determinism -------------------------------------------------------------
+def _assert_same_members(restored, original, X):
+    np.testing.assert_array_equal(restored.predict_proba(X), original.predict_proba(X))
+    np.testing.assert_array_equal(
+        restored.member_predict_proba(X), original.member_predict_proba(X)
+    )
+    assert restored.n_networks == original.n_networks
+    assert restored.snapshot_networks_.dtype == np.bool_
+    np.testing.assert_array_equal(restored.snapshot_networks_, original.snapshot_networks_)
+    assert len(restored.snapshots_) == len(original.snapshots_)
+    for got, want in zip(restored.snapshots_, original.snapshots_, strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+
+
+def test_pickle_round_trip_keeps_the_networks(faulty, three_classes):
+    clf, _ = faulty  # a mask with False entries
+    X, _ = three_classes
+    with _params(clf, callbacks=None):  # the test's callback is no part of the question
+        restored = pickle.loads(pickle.dumps(clf))
+    _assert_same_members(restored, clf, X)
+
+
+def test_save_load_round_trip_keeps_the_networks(faulty, three_classes, tmp_path):
+    clf, _ = faulty
+    X, _ = three_classes
+    with _params(clf, callbacks=None):  # the test's callback is no part of the question
+        restored = load(save(clf, tmp_path / "clf"))
+    assert restored.get_params()["n_networks"] == 3
+    _assert_same_members(restored, clf, X)
+
+
+def test_save_load_round_trip_of_a_multi_network_regressor(regressor, regression, tmp_path):
+    X, _ = regression
+    restored = load(save(regressor, tmp_path / "reg"))
+    np.testing.assert_array_equal(restored.member_predict(X), regressor.member_predict(X))
+    mean, std = restored.predict(X, return_std=True)
+    want_mean, want_std = regressor.predict(X, return_std=True)
+    np.testing.assert_array_equal(mean, want_mean)
+    np.testing.assert_array_equal(std, want_std)
+    np.testing.assert_array_equal(restored.snapshot_networks_, regressor.snapshot_networks_)
+
+
+def test_clone_keeps_n_networks():
+    for cls in (SnapshotEnsembleClassifier, SnapshotEnsembleRegressor):
+        est = cls(n_networks=4)
+        assert est.get_params()["n_networks"] == 4
+        assert clone(est).n_networks == 4
+        assert cls().n_networks == 1
+
+
+def test_same_random_state_gives_the_same_networks(three_classes):
+    X, y = three_classes
+    first = SnapshotEnsembleClassifier(**TINY, n_networks=3).fit(X, y)
+    second = SnapshotEnsembleClassifier(**TINY, n_networks=3).fit(X, y)
+    for a_snapshot, b_snapshot in zip(first.snapshots_, second.snapshots_, strict=True):
+        for a, b in zip(a_snapshot, b_snapshot, strict=True):
+            np.testing.assert_array_equal(a, b)
+    other = SnapshotEnsembleClassifier(**{**TINY, "random_state": 1}, n_networks=3).fit(X, y)
+    assert not np.allclose(other.snapshots_[0][0], first.snapshots_[0][0])
