@@ -14,11 +14,13 @@ import pickle
 import keras
 import numpy as np
 import pytest
-from _helpers import StartWeights
+from _helpers import StartWeights, assert_continues
 from _plain import plain_snapshot_fit
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
 
 from sksnapshot import (
     SnapshotEnsembleClassifier,
@@ -675,3 +677,112 @@ def test_same_random_state_gives_the_same_networks(three_classes):
             np.testing.assert_array_equal(a, b)
     other = SnapshotEnsembleClassifier(**{**TINY, "random_state": 1}, n_networks=3).fit(X, y)
     assert not np.allclose(other.snapshots_[0][0], first.snapshots_[0][0])
+
+
+# -- what Keras logs: one full-batch step per cycle --------------------------------------------
+# With batch_size=-1 and as many epochs as cycles, every cycle is one step on all training
+# rows: the cycle's logged training loss and accuracy are those of the weights before the
+# step (the start weights, then the previous snapshot), its validation scores those of
+# the cycle's snapshot. validation_split=0.25 keeps the last 30 of 120 rows.
+@pytest.fixture(scope="module")
+def logged(three_classes):
+    X, y = three_classes
+    start = StartWeights()
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,),
+        n_cycles=3,
+        epochs=3,
+        batch_size=-1,
+        max_learning_rate=0.5,
+        validation_split=0.25,
+        metrics=["accuracy"],
+        n_networks=2,
+        callbacks=[start],
+        random_state=0,
+    ).fit(X, y)
+    before = [start.weights[0], *clf.snapshots_[:-1]]  # the weights each cycle began with
+    return clf, before
+
+
+def test_logged_training_loss_is_the_sum_of_the_networks_losses(logged, three_classes):
+    clf, before = logged
+    X, y = three_classes
+    X, y = X[:90], y[:90]
+    want = [
+        sum(_cross_entropy(_probabilities(_network(w, n), X), y) for n in range(2)) for w in before
+    ]
+    assert len(clf.history_["loss"]) == 3
+    np.testing.assert_allclose(clf.history_["loss"], want, rtol=1e-4)
+
+
+def test_accuracy_is_scored_on_the_mean_of_the_networks_outputs(logged, three_classes):
+    clf, before = logged
+    X, y = three_classes
+    X, y = X[:90], y[:90]
+    want = [
+        np.mean(
+            np.mean([_probabilities(_network(w, n), X) for n in range(2)], axis=0).argmax(1) == y
+        )
+        for w in before
+    ]
+    accuracy = np.asarray(clf.history_["accuracy"])
+    assert accuracy.shape == (3,)
+    assert np.all((accuracy >= 0) & (accuracy <= 1))
+    np.testing.assert_allclose(accuracy, want, atol=1e-6)
+
+
+def test_validation_scores_are_those_of_every_cycles_snapshot(logged, three_classes):
+    clf, _ = logged
+    X, y = three_classes
+    X, y = X[90:], y[90:]
+    member = [[_probabilities(_network(s, n), X) for n in range(2)] for s in clf.snapshots_]
+    want_loss = [sum(_cross_entropy(p, y) for p in pair) for pair in member]
+    want_accuracy = [np.mean(np.mean(pair, axis=0).argmax(1) == y) for pair in member]
+    assert len(clf.history_["val_loss"]) == len(clf.history_["val_accuracy"]) == 3
+    np.testing.assert_allclose(clf.history_["val_loss"], want_loss, rtol=1e-4)
+    np.testing.assert_allclose(clf.history_["val_accuracy"], want_accuracy, atol=1e-6)
+
+
+# -- warm start and n_members="auto" ------------------------------------------------------------
+def test_warm_start_appends_snapshots_of_every_network(three_classes):
+    X, y = three_classes
+    recorder = StartWeights()
+    clf = SnapshotEnsembleClassifier(**TINY, n_networks=2, callbacks=[recorder]).fit(X, y)
+    assert clf.snapshot_networks_.shape == (3, 2)
+    clf.set_params(warm_start=True)
+    assert_continues(clf, recorder, lambda: clf.fit(X, y), n_new_cycles=3)
+    assert [w.shape[0] for w in recorder.weights[-1]] == [2] * 4
+    assert clf.snapshot_networks_.dtype == np.bool_
+    np.testing.assert_array_equal(clf.snapshot_networks_, np.ones((6, 2), dtype=bool))
+    members = clf.member_predict_proba(X)
+    assert members.shape == (12, len(X), 3)
+    np.testing.assert_allclose(members, _hand_member_probas(clf, X), atol=1e-5)
+    assert len(list(clf.staged_predict_proba(X))) == 6
+
+
+def test_auto_members_chooses_a_number_of_snapshots_for_all_networks(three_classes):
+    X, y = three_classes
+    seed = 3
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,),
+        n_cycles=4,
+        epochs=12,
+        max_learning_rate=0.1,
+        validation_fraction=0.2,
+        n_members="auto",
+        n_networks=2,
+        random_state=seed,
+    ).fit(X, y)
+    # The held-out rows, as scikit-learn's MLP splits them (see test_n_members_auto).
+    _, X_held, _, y_held = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
+    assert len(clf.snapshots_) == 4
+    assert clf.holdout_losses_.shape == (4,)
+    members = _hand_member_probas(clf, X_held).reshape(4, 2, len(X_held), 3)
+    ensembles = [members[4 - k :].mean(axis=(0, 1)) for k in range(1, 5)]
+    want = [log_loss(y_held, p, labels=[0, 1, 2]) for p in ensembles]
+    np.testing.assert_allclose(clf.holdout_losses_, want, rtol=1e-4)
+    assert isinstance(clf.n_members_, int)
+    assert 1 <= clf.n_members_ <= 4
+    best = max(k for k in range(1, 5) if clf.holdout_losses_[k - 1] == clf.holdout_losses_.min())
+    assert clf.n_members_ == best
+    np.testing.assert_allclose(clf.predict_proba(X_held), ensembles[best - 1], atol=1e-5)
