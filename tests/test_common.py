@@ -27,6 +27,18 @@ EXPECTED_FAILED_CHECKS = {
         SnapshotEnsembleRegressor(
             hidden_layer_sizes=(16,), n_cycles=2, epochs=20, loss="huber", random_state=0
         ),
+        # Several networks trained side by side (stacked weights, one model).
+        SnapshotEnsembleClassifier(
+            hidden_layer_sizes=(16,), n_cycles=2, epochs=20, n_networks=2, random_state=0
+        ),
+        SnapshotEnsembleRegressor(
+            hidden_layer_sizes=(16,),
+            n_cycles=2,
+            epochs=20,
+            loss="huber",
+            n_networks=2,
+            random_state=0,
+        ),
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
