@@ -18,6 +18,7 @@ and of one ``predict_proba`` (or ``predict``)::
                   -> _inference.member_outputs  (one compiled forward for all members)
 """
 
+from functools import partial
 from numbers import Integral, Real
 
 import keras
@@ -33,7 +34,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._docstrings import fill_doc
-from ._ensemble import best_member_count, combine_members, staged_combinations
+from ._ensemble import (
+    Members,
+    best_member_count,
+    combine_members,
+    network_mean,
+    network_members,
+    staged_combinations,
+)
 from ._faults import checked_outputs, conclude_training, restored_on_failure
 from ._inference import member_outputs
 from ._plan import holdout_split, plan_training, split_sizes, validation_split
@@ -73,6 +81,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         (``_build_default_model``).
     %(hidden_layer_sizes)s
     %(activation)s
+    %(n_networks)s
     %(n_cycles)s
     %(epochs)s
     %(max_learning_rate)s
@@ -105,6 +114,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [str, callable],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "n_cycles": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "max_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -138,6 +148,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(100,),
         activation="relu",
+        n_networks=1,
         n_cycles=10,
         epochs=200,
         max_learning_rate=0.05,
@@ -168,6 +179,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         self.model = model
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.n_networks = n_networks
         self.n_cycles = n_cycles
         self.epochs = epochs
         self.max_learning_rate = max_learning_rate
@@ -208,6 +220,13 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
                 f"min_learning_rate={self.min_learning_rate} is larger than "
                 f"max_learning_rate={self.max_learning_rate}: every cycle anneals from "
                 "max_learning_rate down to min_learning_rate."
+            )
+        if self.n_networks > 1 and self.model is not None:
+            raise ValueError(
+                f"n_networks={self.n_networks} trains that many copies of the default "
+                "network side by side, but a model of your own was given (model="
+                f"{type(self.model).__name__}). Build the networks into your model, or "
+                "use n_networks=1 with it."
             )
         hidden = np.asarray(self.hidden_layer_sizes).reshape(-1)
         if self.model is None and (
@@ -312,6 +331,12 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, **fit_kwargs):
         self._check_params()
         continuing = self.warm_start and self.__sklearn_is_fitted__()
+        if continuing and self.snapshot_networks_.shape[1] != self.n_networks:
+            raise ValueError(
+                f"warm_start=True continues the {self.snapshot_networks_.shape[1]} fitted "
+                f"network(s), but n_networks={self.n_networks}. Set n_networks back to "
+                f"{self.snapshot_networks_.shape[1]}, or warm_start=False to start anew."
+            )
         X, y = self._validate_training_data(X, y, reset=not continuing)
         sample_weight = self._training_weights(X, y, sample_weight)
         random_state = _integer_seed(self.random_state)
@@ -377,6 +402,8 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
             first_cycle=first_cycle,
             validation_data=valid,
             validation_batch_size=valid_batch,
+            n_networks=self.n_networks,
+            failed_networks=(np.flatnonzero(~self.snapshot_networks_[-1]) if continuing else ()),
         )
         conclude_training(self, snapshotter)  # warns, or raises if no cycle finished
         return snapshotter, plan, holdout
@@ -384,7 +411,11 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     def _record_fit(self, snapshotter, plan, continuing):
         """The fitted attributes of a run (appended to the previous ones when continuing)."""
         history, snapshots = snapshotter.history, snapshotter.snapshots
+        networks = np.asarray(snapshotter.networks, dtype=bool).reshape(
+            len(snapshots), snapshotter.n_networks
+        )
         if continuing:
+            self.snapshot_networks_ = np.concatenate([self.snapshot_networks_, networks])
             for key, values in history.items():
                 self.history_.setdefault(key, []).extend(values)
             offset = len(self.learning_rates_)
@@ -398,6 +429,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
             self.snapshot_units_ = plan.snapshot_units[: len(snapshots)]
             self.learning_rates_ = plan.unit_rates
             self.snapshots_ = list(snapshots)
+            self.snapshot_networks_ = networks
             vars(self).pop("holdout_losses_", None)  # from an earlier fit
 
     def _random_seed(self):
@@ -484,33 +516,60 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         return int(n_members)
 
     def _members(self):
-        """The snapshots that predict: the last ``n_members_`` of ``snapshots_``."""
-        return self.snapshots_[-self.n_members_ :]
+        """The members that predict: every network of the last ``n_members_`` snapshots."""
+        return self._all_members().last(self.n_members_)
+
+    def _all_members(self):
+        return Members(self.snapshots_, self.snapshot_networks_)
 
     def _forward(self, X):
-        """``snapshots -> outputs`` on the rows ``X`` (checked for overflow)."""
+        """``outputs(snapshots, reduce=None, networks=None)`` on the rows ``X``.
 
-        def outputs(snapshots, reduce=None):
-            return checked_outputs(self, member_outputs(self.model_, snapshots, X, reduce), X)
+        The members' outputs ``(n_members, n_samples, n_outputs)`` (by snapshot, then
+        network), or their mean with ``reduce="mean"``, checked for overflow. With
+        several networks the model's outputs have a network axis, which ``networks``
+        (the members of every snapshot, all by default) selects from.
+        """
+        model = self.model_
+        stacked = self.snapshot_networks_.shape[1] > 1
+
+        def outputs(snapshots, reduce=None, networks=None):
+            if not stacked:
+                out = member_outputs(model, snapshots, X, reduce)
+            elif networks is None or networks.all():
+                out = member_outputs(model, snapshots, X, reduce)
+                out = (
+                    out.mean(axis=-2)
+                    if reduce == "mean"
+                    else network_members(out, np.ones(out.shape[:1] + out.shape[2:3], bool))
+                )
+            elif reduce == "mean":
+                out = member_outputs(model, snapshots, X, partial(network_mean, networks=networks))
+            else:
+                out = network_members(member_outputs(model, snapshots, X), networks)
+            return checked_outputs(self, out, X)
 
         return outputs
 
-    def _member_outputs(self, X, snapshots):
-        """Network outputs of every snapshot: (n_snapshots, n_samples, n_outputs)."""
-        return self._forward(X)(snapshots)
+    def _member_outputs(self, X, members):
+        """Network outputs of every member: (n_members, n_samples, n_outputs)."""
+        return self._forward(X)(members.snapshots, networks=members.networks)
 
-    def _ensemble_outputs(self, X, snapshots):
-        """Output of the ensemble of ``snapshots`` (as ``combine`` says)."""
-        return combine_members(self._forward(X), snapshots, self.combine)
+    def _ensemble_outputs(self, X, members):
+        """Output of the ensemble of ``members`` (as ``combine`` says)."""
+        return combine_members(self._forward(X), members, self.combine)
 
-    def _staged_outputs(self, X, snapshots):
-        """Yield the ensemble output of the last k snapshots, for k = 1..len(snapshots)."""
-        return staged_combinations(self._forward(X), snapshots, self.combine)
+    def _staged_outputs(self, X, members):
+        """Yield the ensemble output of the members of the last k snapshots, k = 1..M."""
+        return staged_combinations(self._forward(X), members, self.combine)
 
     def _holdout_losses(self, holdout):
         """``n_members="auto"``: held-out loss of the ensembles of the last k snapshots."""
         X, y, *weight = holdout
         weight = weight[0] if weight else None
         return np.asarray(
-            [self._holdout_loss(raw, y, weight) for raw in self._staged_outputs(X, self.snapshots_)]
+            [
+                self._holdout_loss(raw, y, weight)
+                for raw in self._staged_outputs(X, self._all_members())
+            ]
         )

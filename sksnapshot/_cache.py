@@ -58,6 +58,7 @@ SHAREABLE_LAYERS = frozenset(
     {
         "InputLayer",
         "Dense",
+        "EinsumDense",
         "Dropout",
         "AlphaDropout",
         "GaussianDropout",
@@ -77,6 +78,9 @@ SHAREABLE_LAYERS = frozenset(
     }
 )
 
+#: The package's own Keras objects (:mod:`sksnapshot._stacked`): built-in Keras inside.
+SHAREABLE_OWN = frozenset({"SummedNetworkLoss", "NetworkMeanMetric"})
+
 
 def _shareable(config):
     """True when a serialised configuration holds only Keras' own, shareable objects."""
@@ -87,6 +91,10 @@ def _shareable(config):
         module = config.get("module")
         if module is not None:
             module = str(module)
+            if module == "sksnapshot._stacked":  # the stacked networks' loss and metrics
+                return config.get("class_name") in SHAREABLE_OWN and all(
+                    _shareable(v) for v in config.values()
+                )
             if not module.startswith("keras"):
                 return False
             if module.startswith("keras.layers") and config.get("class_name") not in (

@@ -12,6 +12,8 @@ from ._base import BaseSnapshotEnsemble
 from ._docstrings import fill_doc
 from ._ensemble import majority_vote, staged_majority_votes
 from ._mlp import build_mlp
+from ._scikeras import is_categorical_crossentropy
+from ._stacked import stacked_compile_arguments
 from ._validation import check_label_types
 
 __all__ = ["SnapshotEnsembleClassifier"]
@@ -45,6 +47,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         instance is trained in place).
     %(hidden_layer_sizes)s
     %(activation)s
+    %(n_networks)s
     %(n_cycles)s
     %(epochs)s
     %(max_learning_rate)s
@@ -88,6 +91,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         Held-out log loss of the ensemble of the last k snapshots, k = 1..M; only with
         ``n_members="auto"``.
     %(snapshots_)s
+    %(snapshot_networks_)s
     %(learning_rates_)s
     %(snapshot_units_)s
     %(model_)s
@@ -142,6 +146,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         *,
         hidden_layer_sizes=(100,),
         activation="relu",
+        n_networks=1,
         n_cycles=10,
         epochs=200,
         max_learning_rate=0.05,
@@ -175,6 +180,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             model=model,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
+            n_networks=n_networks,
             n_cycles=n_cycles,
             epochs=epochs,
             max_learning_rate=max_learning_rate,
@@ -214,11 +220,25 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             activation=self.activation,
             n_outputs=1 if binary else meta["n_classes_"],
             output_activation="sigmoid" if binary else "softmax",
+            n_networks=self.n_networks,
         )
         loss = compile_kwargs.get("loss") or (
             "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
         )
-        model.compile(**{**compile_kwargs, "loss": loss})
+        if self.n_networks > 1:
+            one_hot = is_categorical_crossentropy(loss)
+            accuracy = (
+                "binary_accuracy"
+                if binary
+                else "categorical_accuracy"
+                if one_hot
+                else "sparse_categorical_accuracy"
+            )
+            model.compile(
+                **stacked_compile_arguments(compile_kwargs, loss, self.n_networks, accuracy)
+            )
+        else:
+            model.compile(**{**compile_kwargs, "loss": loss})
         return model
 
     def _stratify_holdout(self):
@@ -286,24 +306,26 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             return raw / total
         return raw
 
-    def _member_probas(self, X, snapshots):
-        """Every snapshot's class probabilities: (n_snapshots, n_samples, n_classes)."""
-        return self._probabilities(self._member_outputs(X, snapshots))
+    def _member_probas(self, X, members):
+        """Every member's class probabilities: (n_members, n_samples, n_classes)."""
+        return self._probabilities(self._member_outputs(X, members))
 
-    def _combined(self, X, snapshots):
-        """(probabilities, class indices) of the ensemble of ``snapshots``."""
+    def _combined(self, X, members):
+        """(probabilities, class indices) of the ensemble of ``members``."""
         if self.voting == "hard":
-            return majority_vote(self._member_probas(X, snapshots))
-        proba = self._probabilities(self._ensemble_outputs(X, snapshots))
+            return majority_vote(self._member_probas(X, members))
+        proba = self._probabilities(self._ensemble_outputs(X, members))
         return proba, np.argmax(proba, axis=1)
 
     def _staged(self, X):
         """Yield (probabilities, class indices) of the last k snapshots, k = 1..M."""
         X = self._prepare(X)
+        members = self._all_members()
         if self.voting == "hard":
-            yield from staged_majority_votes(self._member_probas(X, self.snapshots_))
+            probas = self._member_probas(X, members)
+            yield from staged_majority_votes(probas, members.counts)
             return
-        for raw in self._staged_outputs(X, self.snapshots_):
+        for raw in self._staged_outputs(X, members):
             proba = self._probabilities(raw)
             yield proba, np.argmax(proba, axis=1)
 
@@ -342,7 +364,10 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         return self.classes_[indices]
 
     def member_predict_proba(self, X):
-        """Class probabilities of every snapshot on its own, oldest first.
+        """Class probabilities of every member on its own, oldest snapshot first.
+
+        Members are (snapshot, network) pairs, ordered by snapshot and then network
+        (one per snapshot with ``n_networks=1``); see ``snapshot_networks_``.
 
         Parameters
         ----------
@@ -351,9 +376,10 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
 
         Returns
         -------
-        proba : ndarray of shape (n_snapshots, n_samples, n_classes)
+        proba : ndarray of shape (n_members, n_samples, n_classes)
+            ``n_members`` is ``n_snapshots * n_networks`` unless a network diverged.
         """
-        return self._member_probas(self._prepare(X), self.snapshots_)
+        return self._member_probas(self._prepare(X), self._all_members())
 
     def staged_predict_proba(self, X):
         """Probabilities of the ensemble of the last k snapshots, for k = 1..n_snapshots.

@@ -18,6 +18,23 @@ hidden_layer_sizes : array-like of int, default=(100,)
 activation : str or callable, default="relu"
     Hidden activation of the default MLP; scikit-learn names (``"logistic"``,
     ``"identity"``) and Keras names (``"gelu"``) are accepted.
+n_networks : int, default=1
+    Number of independently initialised networks of the default MLP trained side by
+    side, on the same mini-batches in the same compiled step (one model whose
+    weights have a leading network axis; the loss is the sum of the networks' own
+    losses, so each network's gradient is its own). Every snapshot holds all of
+    them, and the members are the (snapshot, network) pairs, ordered by snapshot
+    and then network. ``n_members`` still counts snapshots (the last ``n_members``
+    snapshots of every network predict); with ``combine="weights"`` each network's
+    snapshots are averaged into one network and the networks' outputs are then
+    averaged. On a CPU, where small networks are overhead-bound, extra networks
+    cost little time. Only the default network is stacked: a ``model`` of your own
+    with ``n_networks > 1`` raises a ``ValueError`` at ``fit`` (build the networks
+    into your model instead). ``history_["loss"]`` is the sum of the networks'
+    losses; ``metrics`` score the mean of the networks' outputs. A network whose
+    weights stop being finite is dropped from that snapshot on, with a
+    ``ConvergenceWarning`` naming it, while the others keep training
+    (``snapshot_networks_``).
 n_cycles : int, default=10
     Number M of learning-rate cycles, hence of snapshots.
 epochs : int, default=200
@@ -120,9 +137,15 @@ n_members_ : int
     whose ensemble had the lowest held-out loss (``holdout_losses_``).
 snapshots_ : list of list of ndarray
     One entry per finished cycle, oldest first; each is the weights as
-    ``model_.get_weights()`` returns them, copied at the cycle's end. Fewer than
+    ``model_.get_weights()`` returns them, copied at the cycle's end (with
+    ``n_networks > 1`` every array has a leading network axis: network ``n``'s
+    weights are ``[w[n] for w in snapshots_[s]]``). Fewer than
     ``n_cycles`` when training stopped early (a NaN loss, Ctrl-C, a callback), with
     a warning; see ``docs/robustness.md``.
+snapshot_networks_ : ndarray of bool, shape (n_snapshots, n_networks)
+    Which (snapshot, network) pairs are members: False for a network's snapshots
+    from the cycle its weights stopped being finite on (all True for a run without
+    faults).
 learning_rates_ : ndarray of shape (n_steps,) or (epochs,)
     The learning rate of every training step (every epoch with
     ``lr_update="epoch"``), as planned for the whole fit.

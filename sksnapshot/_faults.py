@@ -7,6 +7,9 @@ Two rules, for every estimator of the package:
   of the cycles it finished and predicts with them, after a warning that says how many
   cycles finished and what to change. If it finished no cycle, ``fit`` raises (or lets
   the ``KeyboardInterrupt`` through).
+* With several networks side by side (``n_networks``), a network whose weights stop
+  being finite is dropped from that cycle's snapshot on, with a warning naming it, and
+  the others train on; the rule above applies when no network is left.
 * A ``fit`` that raises leaves the estimator as it was before the call: a fitted
   estimator stays fitted with its previous snapshots, an unfitted one stays unfitted.
 
@@ -61,10 +64,11 @@ def conclude_training(estimator, snapshotter):
     RuntimeError
         When a callback stopped it before its first snapshot.
     """
+    name = type(estimator).__name__
+    _report_failed_networks(estimator, snapshotter)
     reason = snapshotter.stop_reason
     if reason is None or reason == "early_stopping":
         return
-    name = type(estimator).__name__
     finished, planned = len(snapshotter.snapshots), snapshotter.n_planned
     what = f"{_what_happened(snapshotter)} of {planned}"
     diverged = reason in ("loss", "weights")
@@ -88,6 +92,21 @@ def conclude_training(estimator, snapshotter):
         warnings.warn(f"{message} {advice}", ConvergenceWarning, stacklevel=2)
     else:
         warnings.warn(message, UserWarning, stacklevel=2)
+
+
+def _report_failed_networks(estimator, snapshotter):
+    """One ``ConvergenceWarning`` per network that failed while others trained on."""
+    advice = _ADVICE.format(rate=estimator.max_learning_rate)
+    for network, index in sorted(snapshotter.failed.items()):
+        warnings.warn(
+            f"{type(estimator).__name__}: network {network} of {snapshotter.n_networks} "
+            "stopped having finite weights (NaN or inf: its loss diverged) in cycle "
+            f"{index + 1} of {snapshotter.n_planned}. Its snapshots from that cycle on "
+            "are dropped (snapshot_networks_); the other networks kept training and the "
+            f"estimator predicts with the finished members. {advice}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 @contextmanager

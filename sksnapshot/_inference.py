@@ -306,16 +306,17 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         Weights of every member, each in the order of ``model.get_weights()``.
     X : ndarray of shape (n_samples, ...)
         Input rows, already encoded for the model.
-    reduce : {None, "mean"}, default=None
+    reduce : {None, "mean"} or callable, default=None
         ``None`` returns every member's output; ``"mean"`` their mean, computed chunk
-        by chunk so that memory stays bounded by ``chunk_rows``.
+        by chunk so that memory stays bounded by ``chunk_rows``; a callable reduces
+        every chunk's ``(n_members, n_rows, ...)`` outputs to ``(n_rows, ...)``.
     chunk_rows : int, default=8192
         Rows per compiled call, at most.
 
     Returns
     -------
     outputs : ndarray of shape (n_members, n_samples, n_outputs), or (n_samples, n_outputs)
-        with ``reduce="mean"``.
+        with ``reduce``.
     """
     forward = _forward_for(model)
     groups = forward.stack(snapshots)
@@ -337,8 +338,11 @@ def member_outputs(model, snapshots, X, reduce=None, chunk_rows=PREDICT_CHUNK_RO
         # np.asarray: a view of the outputs (``numpy()`` would copy the padding too).
         outs = [np.asarray(forward(group, x, sizes or ()))[: group[2], :n_rows] for group in groups]
         out = outs[0] if len(outs) == 1 else np.concatenate(outs)
-        # The mean accumulates in float64 without a float64 copy of every output.
-        pieces.append(
-            out.mean(axis=0, dtype=np.float64) if reduce == "mean" else out.astype(np.float64)
-        )
-    return np.concatenate(pieces, axis=0 if reduce == "mean" else 1)
+        if reduce is None:
+            pieces.append(out.astype(np.float64))
+        elif reduce == "mean":
+            # The mean accumulates in float64 without a float64 copy of every output.
+            pieces.append(out.mean(axis=0, dtype=np.float64))
+        else:
+            pieces.append(reduce(out))
+    return np.concatenate(pieces, axis=1 if reduce is None else 0)

@@ -7,6 +7,7 @@ from sklearn.metrics import mean_squared_error
 from ._base import BaseSnapshotEnsemble
 from ._docstrings import fill_doc
 from ._mlp import build_mlp
+from ._stacked import stacked_compile_arguments
 
 __all__ = ["SnapshotEnsembleRegressor"]
 
@@ -36,6 +37,7 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
         scikeras (a model instance is trained in place).
     %(hidden_layer_sizes)s
     %(activation)s
+    %(n_networks)s
     %(n_cycles)s
     %(epochs)s
     %(max_learning_rate)s
@@ -71,6 +73,7 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
         Held-out mean squared error of the ensemble of the last k snapshots, k = 1..M;
         only with ``n_members="auto"``.
     %(snapshots_)s
+    %(snapshot_networks_)s
     %(learning_rates_)s
     %(snapshot_units_)s
     %(model_)s
@@ -112,8 +115,13 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
             activation=self.activation,
             n_outputs=meta["n_outputs_"],
             output_activation="linear",
+            n_networks=self.n_networks,
         )
-        model.compile(**{**compile_kwargs, "loss": compile_kwargs.get("loss") or "mse"})
+        loss = compile_kwargs.get("loss") or "mse"
+        if self.n_networks > 1:
+            model.compile(**stacked_compile_arguments(compile_kwargs, loss, self.n_networks))
+        else:
+            model.compile(**{**compile_kwargs, "loss": loss})
         return model
 
     def _y_check(self):
@@ -159,7 +167,10 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
         return mean, self._shaped(self._member_outputs(X, members).std(axis=0))
 
     def member_predict(self, X):
-        """Predictions of every snapshot on its own, oldest first.
+        """Predictions of every member on its own, oldest snapshot first.
+
+        Members are (snapshot, network) pairs, ordered by snapshot and then network
+        (one per snapshot with ``n_networks=1``); see ``snapshot_networks_``.
 
         Parameters
         ----------
@@ -168,9 +179,10 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
 
         Returns
         -------
-        y : ndarray of shape (n_snapshots, n_samples) or (n_snapshots, n_samples, n_outputs)
+        y : ndarray of shape (n_members, n_samples) or (n_members, n_samples, n_outputs)
+            ``n_members`` is ``n_snapshots * n_networks`` unless a network diverged.
         """
-        return self._shaped(self._member_outputs(self._prepare(X), self.snapshots_))
+        return self._shaped(self._member_outputs(self._prepare(X), self._all_members()))
 
     def staged_predict(self, X):
         """Predictions of the ensemble of the last k snapshots, for k = 1..n_snapshots.
@@ -185,7 +197,7 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The last item equals ``predict(X)`` with ``n_members=None``.
         """
-        for raw in self._staged_outputs(self._prepare(X), self.snapshots_):
+        for raw in self._staged_outputs(self._prepare(X), self._all_members()):
             yield self._shaped(raw)
 
     def __sklearn_tags__(self):

@@ -22,14 +22,17 @@ import keras
 import numpy as np
 from scikeras._utils import route_params
 from scikeras.utils.random_state import tensorflow_random_state
+from scikeras.utils.transformers import _is_categorical_crossentropy
 from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import is_classifier
 
 from ._seeding import isolated_default_seeds
+from ._stacked import SummedNetworkLoss
 
 __all__ = [
     "KerasBackend",
     "RoutedParamsMixin",
+    "is_categorical_crossentropy",
     "rebuild_target_encoder",
     "seeded",
     "ROUTING_PREFIXES",
@@ -162,6 +165,20 @@ def _wrapper_methods(base):
                 kwargs["optimizer"] = type(optimizer).from_config(config)
             return kwargs
 
+        def _check_model_compatibility(self, y):
+            loss = getattr(self.model_, "loss", None)
+            if not isinstance(loss, SummedNetworkLoss):
+                return super()._check_model_compatibility(y)
+            # The stacked default network compiles the sum of the given loss over its
+            # networks: scikeras' check would see another loss than the one given.
+            expected = getattr(self, "n_outputs_expected_", None)
+            if expected and expected != len(self.model_.outputs):
+                raise ValueError(
+                    f"Detected a Keras model input of size {expected}, but the network "
+                    f"has {len(self.model_.outputs)} outputs."
+                )
+            return None
+
         def _record_data(self, X, y):
             """scikeras' bookkeeping of the (already validated) arrays, no checks."""
             self.X_dtype_, self.X_shape_, self.n_features_in_ = X.dtype, X.shape, X.shape[1]
@@ -272,6 +289,11 @@ class KerasBackend:
         encoded = wrapper.target_encoder_.transform(y)
         wrapper._check_model_compatibility(encoded)
         return encoded
+
+
+def is_categorical_crossentropy(loss):
+    """Whether scikeras one-hot encodes the classes for ``loss`` (categorical CE)."""
+    return _is_categorical_crossentropy(loss)
 
 
 def rebuild_target_encoder(estimator):

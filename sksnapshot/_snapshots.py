@@ -30,15 +30,30 @@ class SnapshotCallback(keras.callbacks.Callback):
     Put it first in the callback list, so that a cycle's snapshot is taken before any
     other callback runs (and may fail, or be interrupted).
 
+    With several networks side by side (``n_networks > 1``, every weight with a leading
+    network axis), the check is per network: a network whose weights are not all finite
+    at a cycle end is *failed* from that snapshot on (``networks`` says which networks
+    of every snapshot are members) while the others keep training; only when no
+    network is left does training stop (``"weights"``).
+
     Parameters
     ----------
     snapshot_steps : sequence of int
         Optimizer step count at the end of every cycle, in order.
+    n_networks : int, default=1
+        Networks on the leading axis of every weight (1: no network axis).
+    failed : sequence of int, default=()
+        Networks that failed in an earlier fit (``warm_start``): never members again.
 
     Attributes
     ----------
     snapshots : list of list of ndarray
         The snapshots of the finished cycles.
+    networks : list of ndarray of bool
+        For every snapshot, which of its networks are members (finite).
+    failed : dict
+        ``{network: snapshot index}`` of the networks that failed in this run: they
+        are not members from that snapshot of the run on.
     history : dict of list
         The Keras logs (loss, metrics, validation scores) of every finished cycle.
     stop_reason : None or str
@@ -51,10 +66,15 @@ class SnapshotCallback(keras.callbacks.Callback):
         The non-finite loss that stopped training.
     """
 
-    def __init__(self, snapshot_steps):
+    def __init__(self, snapshot_steps, n_networks=1, failed=()):
         super().__init__()
         self.snapshot_steps = [int(s) for s in snapshot_steps]
+        self.n_networks = int(n_networks)
+        self._failed_before = np.zeros(self.n_networks, bool)
+        self._failed_before[list(failed)] = True
         self.snapshots = []
+        self.networks = []
+        self.failed = {}
         self.history = defaultdict(list)
         self.stop_reason = None
         self.stop_value = None
@@ -96,10 +116,22 @@ class SnapshotCallback(keras.callbacks.Callback):
                 f"the optimizer is at step {step}."
             )
         weights = [np.array(w, copy=True) for w in self.model.get_weights()]
-        if not all(np.isfinite(w).all() for w in weights):
+        if self.n_networks == 1:
+            members = np.array([all(np.isfinite(w).all() for w in weights)])
+        else:
+            axes = [tuple(range(1, w.ndim)) for w in weights]
+            finite = [np.isfinite(w).all(axis=a) for w, a in zip(weights, axes, strict=True)]
+            # A failed network stays failed (its weights are not trusted again).
+            known = self.networks[-1] if self.networks else ~self._failed_before
+            members = np.logical_and.reduce(finite) & known
+        if not members.any():
             self._stop("weights")
             return
+        known = self.networks[-1] if self.networks else ~self._failed_before
+        for network in np.flatnonzero(known & ~members):
+            self.failed[int(network)] = len(self.snapshots)
         self.snapshots.append(weights)
+        self.networks.append(members)
         for key, value in (logs or {}).items():
             self.history[key].append(_as_float(value))
 

@@ -184,6 +184,8 @@ def train_cycles(
     first_cycle=0,
     validation_data=None,
     validation_batch_size=None,
+    n_networks=1,
+    failed_networks=(),
 ):
     """Train ``model`` through ``plan``'s cycles, taking a snapshot at every cycle end.
 
@@ -210,13 +212,16 @@ def train_cycles(
         Entered around training (seeds TensorFlow's and Keras' generators).
     shuffle, callbacks, verbose, first_cycle, validation_data, validation_batch_size :
         As in :func:`run_cycles`.
+    n_networks, failed_networks :
+        Networks side by side in ``model`` and those that failed in an earlier fit
+        (see :class:`~sksnapshot._snapshots.SnapshotCallback`).
 
     Returns
     -------
     snapshotter : SnapshotCallback
         Its ``snapshots``, ``history`` and ``stop_reason`` describe the run.
     """
-    snapshotter = SnapshotCallback(plan.snapshot_steps)
+    snapshotter = SnapshotCallback(plan.snapshot_steps, n_networks, failed_networks)
     # First, so that a finished cycle's snapshot is taken before any other callback.
     callbacks = [snapshotter, *callbacks]
     common = {
