@@ -508,6 +508,83 @@ def test_members_after_a_fault_are_the_finished_pairs(faulty, three_classes):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+def _weight_averaged_probas(estimator, X, window):
+    """Per network, the mean of its member weights in ``window`` (snapshot indices); the
+    mean of those networks' probabilities (networks without a member there left out)."""
+    mask = estimator.snapshot_networks_
+    outputs = []
+    for n in range(mask.shape[1]):
+        mine = [_network(estimator.snapshots_[s], n) for s in window if mask[s, n]]
+        if mine:
+            averaged = [np.mean(layer, axis=0) for layer in zip(*mine, strict=True)]
+            outputs.append(_probabilities(averaged, X))
+    return np.mean(outputs, axis=0)
+
+
+@pytest.mark.parametrize("n_members", [None, 2])
+def test_weight_averaging_after_a_fault_uses_each_networks_members_only(
+    faulty, three_classes, n_members
+):
+    clf, _ = faulty
+    X, _ = three_classes
+    window = range(4) if n_members is None else range(2, 4)
+    want = _weight_averaged_probas(clf, X, window)
+    with _params(clf, combine="weights", n_members=n_members):
+        got = clf.predict_proba(X)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_hard_voting_after_a_fault_counts_the_finished_pairs(faulty, three_classes):
+    clf, _ = faulty
+    X, _ = three_classes
+    members = clf.member_predict_proba(X)  # 9 finished pairs of 12
+    votes = np.argmax(members, axis=2)
+    fractions = np.stack([(votes == c).sum(axis=0) for c in range(3)], axis=1) / 9
+    with _params(clf, voting="hard"):
+        np.testing.assert_allclose(clf.predict_proba(X), fractions, atol=1e-12)
+
+
+def test_a_network_that_failed_stays_out_of_a_warm_started_fit(faulty, three_classes):
+    clf, _ = faulty
+    X, y = three_classes
+    with _params(clf, callbacks=None):
+        clf = pickle.loads(pickle.dumps(clf))  # the shared fixture stays as it is
+    clf.set_params(warm_start=True, n_cycles=2, epochs=4)
+    clf.fit(X, y)
+    expected = np.ones((6, 3), dtype=bool)
+    expected[1:, 1] = False
+    np.testing.assert_array_equal(clf.snapshot_networks_, expected)
+    members = clf.member_predict_proba(X)
+    assert members.shape == (6 * 2 + 1, len(X), 3)
+    assert np.all(np.isfinite(members))
+    np.testing.assert_allclose(members, _hand_member_probas(clf, X), atol=1e-5)
+    for n in (0, 2):  # the others trained on
+        assert not np.allclose(_network(clf.snapshots_[5], n)[0], _network(clf.snapshots_[3], n)[0])
+
+
+def test_regressor_after_a_fault_predicts_with_the_finished_pairs(regression):
+    X, y = regression
+    reg = SnapshotEnsembleRegressor(
+        **FAULT_PARAMS, n_networks=2, max_learning_rate=0.02, callbacks=[PoisonNetworks({0: 2})]
+    )
+    with pytest.warns(ConvergenceWarning, match=r"network 0\b"):
+        reg.fit(X, y)
+    np.testing.assert_array_equal(
+        reg.snapshot_networks_, [[True, True], [True, True], [False, True], [False, True]]
+    )
+    pairs = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1), (3, 1)]
+    hand = _hand_member_outputs(reg, X, pairs)[..., 0]
+    np.testing.assert_allclose(reg.member_predict(X), hand, rtol=1e-5, atol=1e-5)
+    mean, std = reg.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, hand.mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(std, hand.std(axis=0), rtol=1e-4, atol=1e-5)
+    with _params(reg, n_members=2):  # snapshots 2 and 3: network 1 only
+        mean, std = reg.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, hand[-2:].mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(std, hand[-2:].std(axis=0), rtol=1e-4, atol=1e-5)
+
+
 def test_non_finite_weights_of_one_network_at_a_cycle_end_refuse_its_snapshot(two_classes):
     X, y = two_classes
     n_steps = 6 * 4  # 100 rows in batches of 32: 4 steps per epoch
