@@ -807,6 +807,11 @@ def test_accuracy_is_scored_on_the_mean_of_the_networks_outputs(logged, three_cl
         )
         for w in before
     ]
+    each = [
+        np.mean([np.mean(_probabilities(_network(w, n), X).argmax(1) == y) for n in range(2)])
+        for w in before
+    ]
+    assert not np.allclose(want, each)  # the mean of the networks' accuracies is another thing
     accuracy = np.asarray(clf.history_["accuracy"])
     assert accuracy.shape == (3,)
     assert np.all((accuracy >= 0) & (accuracy <= 1))
