@@ -564,26 +564,53 @@ def test_a_network_that_failed_stays_out_of_a_warm_started_fit(three_classes):
         assert not np.allclose(_network(clf.snapshots_[5], n)[0], _network(clf.snapshots_[3], n)[0])
 
 
-def test_regressor_after_a_fault_predicts_with_the_finished_pairs(regression):
+def test_multi_output_regressor_after_a_fault_predicts_with_the_finished_pairs(regression):
     X, y = regression
+    Y = np.column_stack([y, -0.5 * y])  # two targets: members keep an output axis
     reg = SnapshotEnsembleRegressor(
         **FAULT_PARAMS, n_networks=2, max_learning_rate=0.02, callbacks=[PoisonNetworks({0: 2})]
     )
     with pytest.warns(ConvergenceWarning, match=r"network 0\b"):
-        reg.fit(X, y)
+        reg.fit(X, Y)
     np.testing.assert_array_equal(
         reg.snapshot_networks_, [[True, True], [True, True], [False, True], [False, True]]
     )
     pairs = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1), (3, 1)]
-    hand = _hand_member_outputs(reg, X, pairs)[..., 0]
-    np.testing.assert_allclose(reg.member_predict(X), hand, rtol=1e-5, atol=1e-5)
+    hand = _hand_member_outputs(reg, X, pairs)
+    assert hand.shape == (6, len(X), 2)
+    members = reg.member_predict(X)
+    assert members.shape == (6, len(X), 2)
+    np.testing.assert_allclose(members, hand, rtol=1e-5, atol=1e-5)
     mean, std = reg.predict(X, return_std=True)
+    assert mean.shape == std.shape == (len(X), 2)
     np.testing.assert_allclose(mean, hand.mean(axis=0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(std, hand.std(axis=0), rtol=1e-4, atol=1e-5)
     with _params(reg, n_members=2):  # snapshots 2 and 3: network 1 only
         mean, std = reg.predict(X, return_std=True)
     np.testing.assert_allclose(mean, hand[-2:].mean(axis=0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(std, hand[-2:].std(axis=0), rtol=1e-4, atol=1e-5)
+
+
+class PoisonEverything(keras.callbacks.Callback):
+    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
+
+    def __init__(self, cycle):
+        super().__init__()
+        self.cycle = cycle
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.cycle:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def test_one_network_after_a_fault_marks_its_finished_snapshots(three_classes):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(**FAULT_PARAMS, callbacks=[PoisonEverything(cycle=2)])
+    with pytest.warns(ConvergenceWarning, match="2 of 4 cycles finished"):
+        clf.fit(X, y)
+    assert len(clf.snapshots_) == 2
+    np.testing.assert_array_equal(clf.snapshot_networks_, [[True], [True]])
+    assert clf.member_predict_proba(X).shape == (2, len(X), 3)
 
 
 def test_non_finite_weights_of_one_network_at_a_cycle_end_refuse_its_snapshot(two_classes):
