@@ -990,6 +990,8 @@ def networks_target(args):
         for count, goal in goals.items():
             print(f"  n_networks={count} / n_networks=1:")
             ratio = ratios(times, f"n_networks={count}", "n_networks=1")
+            cpu = paired(CPU_TIMES, f"n_networks={count}", "n_networks=1")
+            print(f"  process CPU time: median of paired per-round ratios {cpu:.2f}")
             verdict(
                 "networks",
                 f"{problem} fit: n_networks={count} / 1",
