@@ -50,6 +50,14 @@ P. The first ``predict_proba`` of a freshly fitted model in a warm process, for 
    count (``n_cycles``) and/or a row count not seen before in the process: <= 20 ms
    (median of the fresh cases; the worst of the three kinds is the verdict).
 
+N. ``n_networks`` (``--only networks``; issue 13), each configuration warmed up once:
+   fit time with ``n_networks=4`` <= 1.5 x ``n_networks=1``, and with ``n_networks=10``
+   <= 3 x, on the reference problem with target 1's settings (>= 7 runs, 3 with
+   ``--quick``) and on digits with the default settings as in target 2 (5 runs, 3 with
+   ``--quick``: each fit takes seconds); ``predict_proba`` on 1,000 rows with 4 networks
+   x 10 snapshots (40 members) <= 3 x with one member (``n_networks=1``,
+   ``n_members=1``), measured as in target 5.
+
 Reported only (issue 4, not restated by issue 12): ``curve``, fit and predict against
 MLPClassifier on 1k / 10k / 100k rows x 20 features; ``memory``, the snapshots of a
 ~1M-parameter MLP and the peak memory of predict_proba on 1M rows.
@@ -951,7 +959,88 @@ def accuracy(args):
         )
 
 
-ORDER = ["1", "2", "3", "4", "5", "P", "curve", "memory"]  # the summary table's
+def networks_fits(fit, X, y, runs, counts=(1, 4, 10)):
+    """Interleaved fits with ``n_networks`` in ``counts``, after one warm-up round each.
+
+    The warm-up compiles each structure's program; the timed fits should reuse it (a fit
+    that compiles again shows as about a second more than its neighbours: min and max).
+    """
+    seed = iter(range(10**6))
+    times = interleaved(
+        {
+            f"n_networks={count}": (lambda count=count: fit(X, y, next(seed), n_networks=count))
+            for count in counts
+        },
+        runs=runs,
+    )
+    for name, seconds in times.items():
+        print(describe(f"fit, {name}", seconds))
+    print(
+        "  process CPU time per fit (median): "
+        + ", ".join(f"{name} {statistics.median(CPU_TIMES[name]):.2f} s" for name in times)
+    )
+    return times
+
+
+def networks_target(args):
+    header("N. n_networks: N default MLPs side by side against one (fit and predict_proba)")
+    goals = {4: 1.5, 10: 3.0}
+
+    def check(times, problem):
+        for count, goal in goals.items():
+            print(f"  n_networks={count} / n_networks=1:")
+            ratio = ratios(times, f"n_networks={count}", "n_networks=1")
+            cpu = paired(CPU_TIMES, f"n_networks={count}", "n_networks=1")
+            print(f"  process CPU time: median of paired per-round ratios {cpu:.2f}")
+            verdict(
+                "networks",
+                f"{problem} fit: n_networks={count} / 1",
+                ratio,
+                f"<= {goal}",
+                ratio <= goal,
+            )
+
+    # 1. The reference problem with target 1's settings.
+    X, y, X_test, _ = reference()
+    print(f"  reference problem, target 1's settings: {format_params(REFERENCE_FIT)}")
+    check(networks_fits(snapshot_fit, X, y, args.runs), "reference")
+
+    # 2. digits with the estimator's default settings (as target 2).
+    X_digits, y_digits, _, _ = digits()
+    runs = 3 if args.quick else 5
+    print(
+        f"  digits ({DIGITS_NOTE}); SnapshotEnsembleClassifier(n_networks=N, random_state=seed),"
+        f" every other setting its default; {runs} timed runs (not 7: each fit takes seconds)"
+    )
+    check(networks_fits(default_fit, X_digits, y_digits, runs), "digits default")
+
+    # 3. predict_proba on 1,000 rows: 4 networks x 10 snapshots against one member, as in
+    # target 5's predict_target.
+    from sksnapshot._inference import _forward_for
+
+    rows = X_test  # the reference problem's 1,000 test rows
+    many = snapshot_fit(X, y, 0, n_networks=4)
+    one = snapshot_fit(X, y, 0).set_params(n_members=1)
+    n_members = many.member_predict_proba(rows).shape[0]
+    for clf in (many, one):  # steady state: compiled, the other row sizes too
+        clf.predict_proba(rows)
+        _forward_for(clf.model_).wait_precompiled()
+    print(
+        f"  reference problem: n_networks=4 x {len(many.snapshots_)} snapshots "
+        f"({n_members} members) against n_networks=1 predicting with n_members=1"
+    )
+    names = {"4 networks x 10 snapshots": many, "1 member": one}
+    times = interleaved(
+        {name: (lambda clf=clf: clf.predict_proba(rows)) for name, clf in names.items()},
+        runs=50 if not args.quick else 10,
+    )
+    for name, seconds in times.items():
+        print(describe(f"predict_proba, {name}, 1,000 rows", seconds, "ms"))
+    ratio = ratios(times, *names)
+    verdict("networks", "1k rows: 40 members (4 x 10) / 1 member", ratio, "<= 3", ratio <= 3)
+
+
+ORDER = ["1", "2", "3", "4", "5", "P", "networks", "curve", "memory"]  # the summary table's
 
 
 def main(argv=None):
@@ -965,12 +1054,13 @@ def main(argv=None):
         "--only",
         default=None,
         help="comma-separated targets to run: 1, accuracy, 2, 3, 4, 5 (or its parts capture "
-        "and proba), P, curve, memory (default: all; with --quick all but curve and memory)",
+        "and proba), P, networks, curve, memory (default: all; with --quick all but curve "
+        "and memory)",
     )
     args = parser.parse_args(argv)
     args.runs = args.runs or (3 if args.quick else 7)
     if args.only is None:
-        args.only = "1,accuracy,2,3,4,5,P" + ("" if args.quick else ",curve,memory")
+        args.only = "1,accuracy,2,3,4,5,P,networks" + ("" if args.quick else ",curve,memory")
     start = time.perf_counter()
     print("sksnapshot benchmarks (issue 12): " + " ".join(["python", *sys.argv]))
     for line in machine():
@@ -986,6 +1076,7 @@ def main(argv=None):
         "capture": capture_target,
         "proba": predict_target,
         "p": first_predict,
+        "networks": networks_target,
         "curve": curve,
         "memory": memory,
     }
