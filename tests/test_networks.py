@@ -406,21 +406,16 @@ def test_every_member_pair_is_marked_without_faults(classifier, regressor):
 
 
 # -- one network: today's estimator --------------------------------------------------------
-@pytest.mark.parametrize(
-    "cls, data",
-    [(SnapshotEnsembleClassifier, "three_classes"), (SnapshotEnsembleRegressor, "regression")],
-)
-def test_one_network_is_the_plain_dense_estimator_bit_for_bit(request, cls, data):
-    X, y = request.getfixturevalue(data)
-    default = cls(**TINY).fit(X, y)
-    one = cls(**TINY, n_networks=1).fit(X, y)
+def test_one_network_is_the_plain_dense_estimator_bit_for_bit(three_classes):
+    X, y = three_classes
+    default = SnapshotEnsembleClassifier(**TINY).fit(X, y)
+    one = SnapshotEnsembleClassifier(**TINY, n_networks=1).fit(X, y)
     assert default.n_networks == 1
     assert len(one.snapshots_) == len(default.snapshots_) == 3
     for got, want in zip(one.snapshots_, default.snapshots_, strict=True):
         for a, b in zip(got, want, strict=True):
             np.testing.assert_array_equal(a, b)
-    n_outputs = 3 if cls is SnapshotEnsembleClassifier else 1
-    plain = build_mlp(X.shape[1], (8,), "relu", n_outputs, "linear")
+    plain = build_mlp(X.shape[1], (8,), "relu", 3, "softmax")
     plain_shapes = [w.shape for w in plain.get_weights()]
     assert [w.shape for w in one.model_.get_weights()] == plain_shapes
     for snapshot in one.snapshots_:
@@ -429,13 +424,12 @@ def test_one_network_is_the_plain_dense_estimator_bit_for_bit(request, cls, data
         assert est.snapshot_networks_.dtype == np.bool_
         assert est.snapshot_networks_.shape == (3, 1)
         assert est.snapshot_networks_.all()
-    if cls is SnapshotEnsembleClassifier:
-        np.testing.assert_array_equal(one.predict_proba(X), default.predict_proba(X))
-        np.testing.assert_array_equal(one.member_predict_proba(X), default.member_predict_proba(X))
-        assert one.member_predict_proba(X).shape == (3, len(X), 3)
-    else:
-        np.testing.assert_array_equal(one.predict(X), default.predict(X))
-        assert one.member_predict(X).shape == (3, len(X))
+    np.testing.assert_array_equal(one.predict_proba(X), default.predict_proba(X))
+    members = one.member_predict_proba(X)
+    assert members.shape == (3, len(X), 3)
+    np.testing.assert_array_equal(members, default.member_predict_proba(X))
+    want = np.array([_probabilities(snapshot, X) for snapshot in one.snapshots_])
+    np.testing.assert_allclose(members, want, atol=1e-5)
 
 
 # -- faults, one network at a time -----------------------------------------------------------
@@ -873,6 +867,13 @@ def test_warm_start_appends_snapshots_of_every_network(three_classes):
     assert members.shape == (12, len(X), 3)
     np.testing.assert_allclose(members, _hand_member_probas(clf, X), atol=1e-5)
     assert len(list(clf.staged_predict_proba(X))) == 6
+    # Continuing needs the same networks.
+    expected = clf.predict_proba(X)
+    clf.set_params(n_networks=3)
+    with pytest.raises(ValueError, match="n_networks"):
+        clf.fit(X, y)
+    assert len(clf.snapshots_) == 6
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
 
 
 def test_auto_members_chooses_a_number_of_snapshots_for_all_networks(three_classes):
