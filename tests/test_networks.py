@@ -188,15 +188,15 @@ TASKS = {
 
 
 @pytest.mark.parametrize(
-    "task, jit_compile, n_networks",
+    "task, jit_compile, n_networks, weighted",
     [
-        ("multiclass", "auto", 3),
-        ("binary", "auto", 2),
-        ("regression", False, 2),  # a plain TensorFlow graph instead of XLA
+        ("multiclass", "auto", 3, False),
+        ("binary", "auto", 2, True),  # sample weights weigh every network's loss alike
+        ("regression", False, 2, False),  # a plain TensorFlow graph instead of XLA
     ],
 )
 def test_stacked_training_equals_separately_trained_networks_on_the_same_batches(
-    request, task, jit_compile, n_networks
+    request, task, jit_compile, n_networks, weighted
 ):
     cls, data, output_activation, loss = TASKS[task]
     X, y = request.getfixturevalue(data)
@@ -211,29 +211,32 @@ def test_stacked_training_equals_separately_trained_networks_on_the_same_batches
         jit_compile=jit_compile,
         callbacks=[start],
         random_state=0,
-    ).fit(X, y)
+    )
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    est.fit(X, y, sample_weight=weights)
     initial = start.weights[0]
     assert [w.shape[0] for w in initial] == [n_networks] * 4
     n_steps = epochs * int(np.ceil(len(X) / 32))
     assert len(est.learning_rates_) == n_steps
     targets = y.reshape(-1, 1).astype(np.float32) if task != "multiclass" else y
     for n in range(n_networks):
-        weights = _network(initial, n)
-        plain = build_mlp(X.shape[1], (8,), "relu", weights[-1].shape[0], output_activation)
-        plain.set_weights(weights)
+        network = _network(initial, n)
+        plain = build_mlp(X.shape[1], (8,), "relu", network[-1].shape[0], output_activation)
+        plain.set_weights(network)
         optimizer = keras.optimizers.SGD(0.0, momentum=0.9)
         plain.compile(loss=loss, optimizer=optimizer, jit_compile=False)
         snapshots, _ = plain_snapshot_fit(
             plain,
             X,
             targets,
+            sample_weight=None if weights is None else weights.astype(np.float32),
             step_rates=est.learning_rates_,
             step_lengths=cycle_lengths(n_steps, n_cycles),
             epochs=epochs,
             batch_size=32,
             shuffle=False,
         )
-        assert not np.allclose(snapshots[0][0], weights[0])  # it trained
+        assert not np.allclose(snapshots[0][0], network[0])  # it trained
         assert len(est.snapshots_) == len(snapshots) == n_cycles
         for stacked, separate in zip(est.snapshots_, snapshots, strict=True):
             for got, want in zip(_network(stacked, n), separate, strict=True):
