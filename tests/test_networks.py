@@ -131,6 +131,18 @@ class PoisonNetworks(keras.callbacks.Callback):
             self.model.set_weights(weights)
 
 
+class PoisonEverything(keras.callbacks.Callback):
+    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
+
+    def __init__(self, cycle):
+        super().__init__()
+        self.cycle = cycle
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.cycle:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
 def _step(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
@@ -586,18 +598,6 @@ def test_multi_output_regressor_after_a_fault_predicts_with_the_finished_pairs(r
         mean, std = reg.predict(X, return_std=True)
     np.testing.assert_allclose(mean, hand[-2:].mean(axis=0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(std, hand[-2:].std(axis=0), rtol=1e-4, atol=1e-5)
-
-
-class PoisonEverything(keras.callbacks.Callback):
-    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
-
-    def __init__(self, cycle):
-        super().__init__()
-        self.cycle = cycle
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.cycle:
-            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
 
 
 def test_one_network_after_a_fault_marks_its_finished_snapshots(three_classes):
