@@ -17,7 +17,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .. import SnapshotEnsembleClassifier
-from .._inspection import proba_scores, snapshot_outputs, stack_scores, unwrap
+from .._inspection import (
+    averages_outputs,
+    curve_scores,
+    proba_scores,
+    snapshot_outputs,
+    unwrap,
+    valid_members,
+)
 from ._datasets import REFERENCE_PARAMS, reference_problem
 from ._progress import Progress
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
@@ -62,7 +69,16 @@ def snapshot_scores(estimator, X, y):
     scores : dict of ndarray of shape (n_snapshots,) and float
         ``member_accuracy`` and ``member_log_loss``: every snapshot alone, oldest
         first; ``ensemble_accuracy`` and ``ensemble_log_loss``: the ensemble of the last
-        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`.
+        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`,
+        over every pair of members. For an estimator fitted with ``n_networks > 1``
+        (several members per snapshot), ``member_*`` is the mean of the scores of a
+        snapshot's networks, and the scores also hold ``network_member_accuracy`` and
+        ``network_member_log_loss`` of shape (n_snapshots, n_networks), every member
+        alone (NaN for a network that had diverged); with ``combine="members"`` and
+        ``voting="soft"`` also ``one_network_accuracy`` and ``one_network_log_loss``:
+        at index k - 1, the score of one network's ensemble of its last k snapshots,
+        averaged over the networks (what the other networks add is the difference from
+        ``ensemble_*``).
 
     Examples
     --------
@@ -77,14 +93,22 @@ def snapshot_scores(estimator, X, y):
     ((3,), (3,))
     """
     classes = unwrap(estimator).estimator.classes_
-    members, staged = snapshot_outputs(estimator, X)
-    return {
-        "member_accuracy": stack_scores(y, members, "accuracy", classes),
-        "ensemble_accuracy": stack_scores(y, staged, "accuracy", classes),
-        "member_log_loss": stack_scores(y, members, "log_loss", classes),
-        "ensemble_log_loss": stack_scores(y, staged, "log_loss", classes),
-        "disagreement": member_disagreement(members),
-    }
+    members, staged = snapshot_outputs(estimator, X, by_network=True)
+    return _curve_dict(
+        y, members, staged, ("accuracy", "log_loss"), classes, averages_outputs(estimator)
+    ) | {"disagreement": member_disagreement(valid_members(members))}
+
+
+def _curve_dict(y, members, staged, metrics, classes, one_network):
+    """``member_<metric>`` and ``ensemble_<metric>`` of every metric, then (with several
+    networks) ``network_member_<metric>`` and ``one_network_<metric>``."""
+    scores, extra = {}, {}
+    for metric in metrics:
+        curves = curve_scores(y, members, staged, metric, classes, one_network=one_network)
+        scores[f"member_{metric}"] = curves["member"]
+        scores[f"ensemble_{metric}"] = curves["ensemble"]
+        extra |= {f"{key}_{metric}": curves[key] for key in curves.keys() - {"member", "ensemble"}}
+    return scores | dict(sorted(extra.items()))
 
 
 @dataclass
