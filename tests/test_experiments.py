@@ -119,9 +119,14 @@ def test_compare_estimators_share_the_network_and_budget():
     params = dict(hidden_layer_sizes=(7,), n_cycles=4, epochs=12, max_learning_rate=0.02)
     models = compare_estimators(snapshot_params=params, random_state=3)
     assert list(models) == [
-        "snapshot", "single", "true_ensemble", "mlp", "logreg", "random_forest", "hist_gb"
+        "snapshot", "snapshot_networks", "single", "true_ensemble", "mlp", "logreg",
+        "random_forest", "hist_gb",
     ]  # fmt: skip
     snapshot, single = models["snapshot"][-1], models["single"][-1]
+    # The 4-network variant differs from the snapshot ensemble by n_networks only.
+    networks = models["snapshot_networks"][-1]
+    assert networks.n_networks == 4 and snapshot.n_networks == 1
+    assert networks.get_params() == snapshot.get_params() | {"n_networks": 4}
     assert snapshot.get_params()["n_cycles"] == 4 and single.n_cycles == 1
     for key in ("hidden_layer_sizes", "epochs", "max_learning_rate", "random_state"):
         assert getattr(single, key) == getattr(snapshot, key)
