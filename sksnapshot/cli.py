@@ -178,7 +178,9 @@ def build_parser():
         "HistGradientBoostingClassifier. Regression (R², RMSE): MLPRegressor, Ridge, "
         "HistGradientBoostingRegressor (RandomForestRegressor on request); the networks "
         "learn standardized targets. Snapshot variants: snapshot_weights "
-        "(combine='weights') and snapshot_auto (n_members='auto').",
+        "(combine='weights'), snapshot_auto (n_members='auto') and snapshot_networks "
+        "(n_networks=4: four networks trained side by side, the cheap rival of the true "
+        "ensemble).",
     )
     compare.add_argument(
         "--task",
