@@ -96,7 +96,11 @@ def _reference(args):
     params = _network_params(args, {"epochs": 50, "n_cycles": 5})
     n_seeds = args.seeds if args.seeds is not None else (2 if args.quick else 10)
     result = run_reference(
-        n_seeds, scale=args.scale, progress=None if args.quiet else sys.stderr, **params
+        n_seeds,
+        scale=args.scale,
+        n_networks=args.n_networks,
+        progress=None if args.quiet else sys.stderr,
+        **params,
     )
     print(result.format_table())
     _report(*save_reference(result, args.out))
@@ -163,6 +167,13 @@ def build_parser():
     )
     reference.add_argument(
         "--scale", action="store_true", help="standardize the inputs (StandardScaler)"
+    )
+    reference.add_argument(
+        "--n-networks",
+        type=_positive_int,
+        default=1,
+        help="networks trained side by side in the snapshot ensemble (n_networks; "
+        "default 1, the tutorial's); the single model stays one network",
     )
     _add_network_options(reference, REFERENCE_PARAMS)
     _add_common_options(reference)

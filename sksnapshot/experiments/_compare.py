@@ -410,7 +410,7 @@ class CompareResult:
             what = "  its final snapshot"
             if estimator == "snapshot_networks":
                 what += ", one network"
-                spread += "; mean over its networks"
+                spread = f"mean over its networks; {spread}"
             lines.append(f"  {what:<{width}}{finals}  ({spread})")
             if self.has_one_network(dataset, estimator):
                 ones = "  ".join(
@@ -419,7 +419,7 @@ class CompareResult:
                 )
                 what = "  its snapshots, one network"
                 lines.append(
-                    f"  {what:<{width}}{ones}  (one network's ensemble of its snapshots; "
+                    f"  {what:<{width}}{ones}  (one network's ensemble of all its snapshots, "
                     "mean over its networks)"
                 )
             lines.append(self._last_k_line(dataset, estimator))
