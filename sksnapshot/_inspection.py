@@ -3,10 +3,13 @@
 Shared by :mod:`sksnapshot.plotting` and :mod:`sksnapshot.experiments`: finding the
 snapshot ensemble inside a fitted ``Pipeline`` or ``TransformedTargetRegressor``
 (:func:`unwrap`), the outputs of every snapshot and of every ensemble of the last k
-(:func:`snapshot_outputs`), and scoring stacks of such outputs (:func:`stack_scores`,
-:func:`proba_scores`). It reads only public estimator methods and fitted attributes.
+(:func:`snapshot_outputs`; with several networks per snapshot, every network's own
+last-k ensemble, :func:`one_network_last_k`), and scoring stacks of such outputs
+(:func:`stack_scores`, :func:`grid_scores`, :func:`proba_scores`). It reads only public
+estimator methods and fitted attributes.
 """
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -18,11 +21,16 @@ __all__ = [
     "PROBA_METRICS",
     "Unwrapped",
     "accuracy",
+    "averages_outputs",
+    "curve_scores",
+    "grid_scores",
+    "one_network_last_k",
     "prediction_scores",
     "proba_scores",
     "snapshot_outputs",
     "stack_scores",
     "unwrap",
+    "valid_members",
 ]
 
 
@@ -78,7 +86,13 @@ def _original_units(transformer, prediction):
     return transformer.inverse_transform(flat).reshape(prediction.shape)
 
 
-def snapshot_outputs(estimator, X):
+def _n_networks(estimator):
+    """Networks trained side by side by a fitted snapshot ensemble (1 without the attribute)."""
+    networks = getattr(estimator, "snapshot_networks_", None)
+    return 1 if networks is None else int(networks.shape[1])
+
+
+def snapshot_outputs(estimator, X, *, by_network=False):
     """Every snapshot's and every last-k ensemble's probabilities or predictions.
 
     Parameters
@@ -88,21 +102,98 @@ def snapshot_outputs(estimator, X):
         units of ``y`` (a ``TransformedTargetRegressor``'s transformer undone).
     X : array-like of shape (n_samples, n_features)
         Rows to predict.
+    by_network : bool, default=False
+        Give the members a network axis: ``members[s, n]`` is network ``n`` in
+        snapshot ``s``, NaN where that pair is not a member (``snapshot_networks_``
+        False: the network had diverged). Needed for an estimator fitted with
+        ``n_networks > 1``, whose snapshots hold several members each.
 
     Returns
     -------
     members : ndarray of shape (n_snapshots, n_samples, ...)
-        Every snapshot alone, oldest first.
+        Every snapshot alone, oldest first; with ``by_network=True`` of shape
+        ``(n_snapshots, n_networks, n_samples, ...)`` (``n_networks`` is 1 for an
+        estimator fitted with one network).
     last_k : ndarray of shape (n_snapshots, n_samples, ...)
-        The ensemble of the last k snapshots at index k - 1.
+        The ensemble of the last k snapshots (all their networks) at index k - 1.
+
+    Raises
+    ------
+    ValueError
+        With ``by_network=False`` for an estimator fitted with ``n_networks > 1``.
     """
     estimator, X, transformer = unwrap(estimator, X)
+    n_networks = _n_networks(estimator)
+    if n_networks > 1 and not by_network:
+        raise ValueError(
+            f"The estimator was fitted with n_networks={n_networks}: every snapshot has "
+            f"{n_networks} members. Use by_network=True to get them with a network axis."
+        )
     if hasattr(estimator, "member_predict_proba"):
         members = estimator.member_predict_proba(X)
-        return members, np.array(list(estimator.staged_predict_proba(X)))
-    members = np.array([_original_units(transformer, p) for p in estimator.member_predict(X)])
-    staged = np.array([_original_units(transformer, p) for p in estimator.staged_predict(X)])
+        staged = np.array(list(estimator.staged_predict_proba(X)))
+    else:
+        members = np.array([_original_units(transformer, p) for p in estimator.member_predict(X)])
+        staged = np.array([_original_units(transformer, p) for p in estimator.staged_predict(X)])
+    if by_network:
+        members = _network_grid(members, getattr(estimator, "snapshot_networks_", None))
     return members, staged
+
+
+def _network_grid(members, networks):
+    """``(n_members, ...)`` member outputs placed on a ``(n_snapshots, n_networks, ...)`` grid.
+
+    ``networks`` is ``snapshot_networks_`` (members ordered by snapshot, then network);
+    the pairs that are not members are NaN. ``None`` means one network, all members.
+    """
+    members = np.asarray(members)
+    if networks is None:
+        networks = np.ones((len(members), 1), dtype=bool)
+    # The members' own dtype: with one network the scores are exactly those of
+    # by_network=False (log_loss clips by the dtype's epsilon).
+    grid = np.full(networks.shape + members.shape[1:], np.nan, dtype=members.dtype)
+    grid[networks] = members
+    return grid
+
+
+def averages_outputs(estimator):
+    """Whether a snapshot ensemble's last-k ensembles are the mean of its members' outputs.
+
+    True for ``combine="members"`` with soft voting (the defaults): then
+    :func:`one_network_last_k` combines one network's members as the estimator combines
+    all of them. False for ``combine="weights"`` (weights averaged, not outputs) and
+    ``voting="hard"``.
+    """
+    estimator = unwrap(estimator).estimator
+    return estimator.combine == "members" and getattr(estimator, "voting", "soft") == "soft"
+
+
+def one_network_last_k(members):
+    """The ensemble of the last k snapshots of every network on its own.
+
+    The mean of network ``n``'s outputs over the last k snapshots where it is a member:
+    how a snapshot ensemble of that one network (``combine="members"``, soft voting)
+    predicts.
+
+    Parameters
+    ----------
+    members : ndarray of shape (n_snapshots, n_networks, n_samples, ...)
+        Outputs of every (snapshot, network) pair, NaN where the pair is not a member,
+        as :func:`snapshot_outputs` gives them with ``by_network=True``.
+
+    Returns
+    -------
+    last_k : ndarray of shape (n_snapshots, n_networks, n_samples, ...)
+        ``last_k[k - 1, n]`` is network ``n``'s ensemble of its last k snapshots; NaN
+        where network ``n`` is a member of none of them.
+    """
+    members = np.asarray(members, dtype=np.float64)
+    newest_first = members[::-1]
+    present = np.isfinite(newest_first)
+    sums = np.cumsum(np.where(present, newest_first, 0.0), axis=0)
+    counts = np.cumsum(present, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def accuracy(y, classes, proba):
@@ -156,3 +247,88 @@ def stack_scores(y, outputs, metric, classes=None):
         y = np.asarray(y)
         return np.array([PROBA_METRICS[metric](y, classes, p) for p in outputs])
     return np.array([_PREDICTION_METRICS[metric](y, p) for p in outputs])
+
+
+def grid_scores(y, outputs, metric, classes=None):
+    """Score of every set of outputs on a ``(n_snapshots, n_networks)`` grid against ``y``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The truth.
+    outputs : array-like of shape (n_snapshots, n_networks, n_samples, ...)
+        As :func:`snapshot_outputs` with ``by_network=True`` or
+        :func:`one_network_last_k` give them; NaN outputs are not scored.
+    metric : {"accuracy", "log_loss", "r2", "rmse"}
+        The score (see :func:`stack_scores`).
+    classes : ndarray of shape (n_classes,), default=None
+        The classes of the probabilities' columns.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_snapshots, n_networks)
+        NaN where the outputs are NaN (a pair that is not a member).
+    """
+    outputs = np.asarray(outputs)
+    flat = outputs.reshape(-1, *outputs.shape[2:])
+    scored = np.isfinite(flat.reshape(len(flat), -1)).all(axis=1)
+    scores = np.full(len(flat), np.nan)
+    if scored.any():
+        scores[scored] = stack_scores(y, flat[scored], metric, classes)
+    return scores.reshape(outputs.shape[:2])
+
+
+def valid_members(members):
+    """The members of a ``(n_snapshots, n_networks, n_samples, ...)`` grid, NaN pairs left out.
+
+    Returns ``(n_members, n_samples, ...)``, ordered by snapshot and then network, as
+    ``member_predict_proba`` and ``member_predict`` give them.
+    """
+    members = np.asarray(members)
+    flat = members.reshape(-1, *members.shape[2:])
+    return flat[np.isfinite(flat.reshape(len(flat), -1)).all(axis=1)]
+
+
+def curve_scores(y, members, last_k, metric, classes=None, *, one_network=True):
+    """Scores of every snapshot's members and of every last-k ensemble.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The truth.
+    members : ndarray of shape (n_snapshots, n_networks, n_samples, ...)
+        As :func:`snapshot_outputs` gives them with ``by_network=True``.
+    last_k : ndarray of shape (n_snapshots, n_samples, ...)
+        The ensembles of the last k snapshots, as :func:`snapshot_outputs` gives them.
+    metric : {"accuracy", "log_loss", "r2", "rmse"}
+        The score (see :func:`stack_scores`).
+    classes : ndarray of shape (n_classes,), default=None
+        The classes of the probabilities' columns.
+    one_network : bool, default=True
+        With several networks, also score every network's own last-k ensembles
+        (:func:`one_network_last_k`; meaningful when :func:`averages_outputs`).
+
+    Returns
+    -------
+    scores : dict of ndarray
+        ``member`` of shape (n_snapshots,): the mean over a snapshot's networks of
+        their scores (with one network, the snapshot's score); ``ensemble`` of shape
+        (n_snapshots,): the last-k ensembles' scores. With several networks also
+        ``network_member`` of shape (n_snapshots, n_networks): every member's score,
+        NaN for the pairs that are not members; and, with ``one_network``,
+        ``one_network`` of shape (n_snapshots,): at index k - 1 the score of one
+        network's ensemble of its last k snapshots, averaged over the networks.
+    """
+    grid = grid_scores(y, members, metric, classes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a snapshot without members
+        scores = {
+            "member": np.nanmean(grid, axis=1) if grid.shape[1] > 1 else grid[:, 0],
+            "ensemble": stack_scores(y, last_k, metric, classes),
+        }
+        if grid.shape[1] > 1:
+            scores["network_member"] = grid
+            if one_network:
+                own = grid_scores(y, one_network_last_k(members), metric, classes)
+                scores["one_network"] = np.nanmean(own, axis=1)
+    return scores

@@ -4,7 +4,9 @@
   from a fitted estimator (the rates actually used) or simulated without training.
 * :class:`EnsembleCurveDisplay`: every snapshot's score as dots and the score of the
   ensemble of the last k snapshots as a line, k = 1..M (the figure of the
-  snapshot-ensemble tutorial), with optional horizontal reference lines.
+  snapshot-ensemble tutorial), with optional horizontal reference lines. For an
+  estimator with several networks (``n_networks > 1``) also every member's score and a
+  second line, the ensemble of the last k snapshots of one network.
 
 As with scikit-learn's displays, ``from_estimator`` / ``from_params`` compute the data
 and plot it; the data are attributes of the display, and ``plot(ax=...)`` draws them
@@ -15,7 +17,7 @@ something is drawn, so ``import sksnapshot.plotting`` works without it.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._inspection import snapshot_outputs, stack_scores, unwrap
+from ._inspection import averages_outputs, curve_scores, snapshot_outputs, unwrap
 
 __all__ = ["EnsembleCurveDisplay", "LearningRateDisplay"]
 
@@ -281,27 +283,47 @@ class LearningRateDisplay:
 class EnsembleCurveDisplay:
     """Each snapshot's score (dots) and the score of the ensemble of the last k (line).
 
-    The x axis is the number k of members. At k the line shows the ensemble of the last
-    k snapshots and the dot shows the snapshot that joins it at k, the k-th from last,
-    as in the snapshot-ensemble tutorial's figure: at k = 1 both are the final
+    The x axis is the number k of snapshots. At k the line shows the ensemble of the
+    last k snapshots and the dot shows the snapshot that joins it at k, the k-th from
+    last, as in the snapshot-ensemble tutorial's figure: at k = 1 both are the final
     snapshot. Scores of several runs (one row per run) are drawn as their mean with
     error bars of one standard deviation.
+
+    For an estimator with several networks trained side by side (``n_networks > 1``,
+    so every snapshot holds one member per network), the dots are the mean over a
+    snapshot's networks of their scores, ``network_member_scores`` adds every member
+    as a small dot, and ``one_network_scores`` a dashed line: the ensemble of the last
+    k snapshots of one network. The gap between the two lines is what the other
+    networks add.
 
     Parameters
     ----------
     member_scores : array-like of shape (n_snapshots,) or (n_runs, n_snapshots)
-        Score of every snapshot alone, oldest first (the order of ``snapshots_``).
+        Score of every snapshot alone, oldest first (the order of ``snapshots_``);
+        with several networks, the mean of the scores of the snapshot's networks.
     ensemble_scores : array-like of the same shape
-        Score of the ensemble of the last k snapshots at index k - 1.
+        Score of the ensemble of the last k snapshots (all their networks) at index
+        k - 1.
     reference_lines : dict of str to float, default=None
         Horizontal lines, e.g. ``{"single model": 0.81, "Bayes limit": 0.837}``.
     score_name : str, default="accuracy"
         Label of the y axis.
+    one_network_scores : array-like, default=None
+        Of the shape of ``ensemble_scores``: score of the ensemble of the last k
+        snapshots of one network at index k - 1 (averaged over the networks);
+        ``None`` draws no such line.
+    network_member_scores : array-like, default=None
+        Of shape (n_snapshots, n_networks): score of every member alone, ``[s, n]``
+        for network ``n`` in snapshot ``s`` (NaN for a network that had diverged);
+        only with one run (``member_scores`` of shape (n_snapshots,)). ``None`` draws
+        no member dots.
 
     Attributes
     ----------
     n_members : ndarray of shape (n_snapshots,)
         The x values, 1..n_snapshots.
+    n_networks : int
+        Networks per snapshot: ``network_member_scores.shape[1]``, else 1.
     ax_ : matplotlib Axes
         The axes drawn on.
     figure_ : matplotlib Figure
@@ -310,6 +332,11 @@ class EnsembleCurveDisplay:
         The ensemble curve.
     dots_ : matplotlib artist
         The single snapshots.
+    one_network_line_ : matplotlib artist or None
+        The curve of one network's last-k ensembles (None without
+        ``one_network_scores``).
+    network_dots_ : matplotlib Line2D or None
+        Every member's score (None without ``network_member_scores``).
     reference_lines_ : list of matplotlib Line2D
         The reference lines, in the order of ``reference_lines``.
 
@@ -322,10 +349,26 @@ class EnsembleCurveDisplay:
     ...                                reference_lines={"Bayes limit": 0.85}).plot()
     >>> display.dots_.get_ydata().tolist()   # the newest snapshot first
     [0.82, 0.8, 0.7]
+
+    Two networks per snapshot: every member, and one network's ensembles.
+
+    >>> display = EnsembleCurveDisplay(
+    ...     [0.70, 0.80, 0.82], [0.84, 0.86, 0.86],
+    ...     one_network_scores=[0.82, 0.83, 0.81],
+    ...     network_member_scores=[[0.69, 0.71], [0.79, 0.81], [0.82, 0.82]]).plot()
+    >>> display.n_networks, display.one_network_line_.get_ydata().tolist()
+    (2, [0.82, 0.83, 0.81])
     """
 
     def __init__(
-        self, member_scores, ensemble_scores, *, reference_lines=None, score_name="accuracy"
+        self,
+        member_scores,
+        ensemble_scores,
+        *,
+        reference_lines=None,
+        score_name="accuracy",
+        one_network_scores=None,
+        network_member_scores=None,
     ):
         self.member_scores = np.asarray(member_scores, dtype=np.float64)
         self.ensemble_scores = np.asarray(ensemble_scores, dtype=np.float64)
@@ -337,15 +380,47 @@ class EnsembleCurveDisplay:
                 "(n_snapshots,) or (n_runs, n_snapshots); got "
                 f"{self.member_scores.shape} and {self.ensemble_scores.shape}."
             )
+        self.one_network_scores = None
+        if one_network_scores is not None:
+            self.one_network_scores = np.asarray(one_network_scores, dtype=np.float64)
+            if self.one_network_scores.shape != self.ensemble_scores.shape:
+                raise ValueError(
+                    "one_network_scores must have the shape of ensemble_scores, "
+                    f"{self.ensemble_scores.shape}; got {self.one_network_scores.shape}."
+                )
+        self.network_member_scores = None
+        if network_member_scores is not None:
+            self.network_member_scores = np.asarray(network_member_scores, dtype=np.float64)
+            shape = self.network_member_scores.shape
+            if (
+                self.member_scores.ndim != 1
+                or len(shape) != 2
+                or shape[0] != len(self.member_scores)
+            ):
+                raise ValueError(
+                    "network_member_scores must have the shape (n_snapshots, n_networks) "
+                    "and goes with member_scores of shape (n_snapshots,); got "
+                    f"{shape} and {self.member_scores.shape}."
+                )
         self.reference_lines = dict(reference_lines or {})
         self.score_name = score_name
         self.n_members = np.arange(1, self.member_scores.shape[-1] + 1)
+        self.n_networks = (
+            1 if self.network_member_scores is None else self.network_member_scores.shape[1]
+        )
 
     @classmethod
     def from_estimator(
         cls, estimator, X, y, *, scoring="accuracy", reference_lines=None, ax=None, **kwargs
     ):
         """Score every snapshot and every ensemble of the last k snapshots on ``(X, y)``.
+
+        With several networks (``n_networks > 1``) also every member
+        (``network_member_scores``) and, unless the estimator combines its members
+        other than by averaging their probabilities (``combine="weights"``,
+        ``voting="hard"``), the ensemble of the last k snapshots of one network
+        (``one_network_scores``: the mean of the network's probabilities, scored, then
+        averaged over the networks).
 
         Parameters
         ----------
@@ -375,17 +450,22 @@ class EnsembleCurveDisplay:
             estimator, "member_predict_proba", "SnapshotEnsembleClassifier"
         ).classes_
         y = column_or_1d(y)
-        members, staged = snapshot_outputs(estimator, X)
+        members, staged = snapshot_outputs(estimator, X, by_network=True)
+        scores = curve_scores(
+            y, members, staged, scoring, classes, one_network=averages_outputs(estimator)
+        )
         display = cls(
-            stack_scores(y, members, scoring, classes),
-            stack_scores(y, staged, scoring, classes),
+            scores["member"],
+            scores["ensemble"],
             reference_lines=reference_lines,
             score_name=scoring.replace("_", " "),
+            one_network_scores=scores.get("one_network"),
+            network_member_scores=scores.get("network_member"),
         )
         return display.plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, line_kw=None, dots_kw=None):
-        """Draw the curve, the dots and the reference lines.
+    def plot(self, ax=None, *, line_kw=None, dots_kw=None, one_network_kw=None):
+        """Draw the curves, the dots and the reference lines.
 
         Parameters
         ----------
@@ -395,41 +475,80 @@ class EnsembleCurveDisplay:
             Keyword arguments of the ensemble curve.
         dots_kw : dict, default=None
             Keyword arguments of the snapshots' dots.
+        one_network_kw : dict, default=None
+            Keyword arguments of the one-network curve (with ``one_network_scores``).
 
         Returns
         -------
         display : EnsembleCurveDisplay
-            ``self``, with ``ax_``, ``figure_``, ``line_``, ``dots_`` and
-            ``reference_lines_`` set.
+            ``self``, with ``ax_``, ``figure_``, ``line_``, ``dots_``,
+            ``one_network_line_``, ``network_dots_`` and ``reference_lines_`` set.
         """
         ax = _axes(ax)
         x = self.n_members
         # At k, the dot is the snapshot that joins the ensemble: the k-th from last.
         members = self.member_scores[..., ::-1]
         ensembles = self.ensemble_scores
+        several = self.n_networks > 1 or self.one_network_scores is not None
         line_style = {"marker": "o", "color": "C1", "label": "ensemble of the last k"}
         dot_style = {"marker": "o", "linestyle": "none", "color": "C0", "label": "snapshot k"}
+        one_style = {
+            "marker": "s",
+            "linestyle": "--",
+            "color": "C1",
+            "markerfacecolor": "none",
+            "label": "ensemble of the last k snapshots, one network",
+        }
+        if several:
+            networks = f"all {self.n_networks} networks" if self.n_networks > 1 else "all networks"
+            line_style["label"] = f"ensemble of the last k snapshots, {networks}"
+            dot_style["label"] = "snapshot k, one network (mean over networks)"
+            one_style["label"] += " (mean over networks)"
         line_style |= line_kw or {}
         dot_style |= dots_kw or {}
+        one_style |= one_network_kw or {}
+        ones = self.one_network_scores
+        self.network_dots_ = self.one_network_line_ = None
         if members.ndim == 1:
+            if self.network_member_scores is not None:
+                every = self.network_member_scores[::-1]  # the newest snapshot first
+                (self.network_dots_,) = ax.plot(
+                    np.repeat(x, every.shape[1]),
+                    every.ravel(),
+                    marker=".",
+                    linestyle="none",
+                    color="C0",
+                    alpha=0.4,
+                    label="snapshot k, each network",
+                )
             (self.dots_,) = ax.plot(x, members, **dot_style)
             (self.line_,) = ax.plot(x, ensembles, **line_style)
+            if ones is not None:
+                (self.one_network_line_,) = ax.plot(x, ones, **one_style)
         else:
             n_runs = members.shape[0]
-            dot_style["label"] += f" (mean ± std of {n_runs} runs)"
-            line_style["label"] += f" (mean ± std of {n_runs} runs)"
+            runs = f" (mean ± std of {n_runs} runs)"
+            dot_style["label"] += runs
+            line_style["label"] += runs
+            one_style["label"] += runs
             self.dots_ = ax.errorbar(
                 x - 0.08, members.mean(0), yerr=members.std(0), capsize=3, **dot_style
             )
             self.line_ = ax.errorbar(
                 x + 0.08, ensembles.mean(0), yerr=ensembles.std(0), capsize=3, **line_style
             )
+            if ones is not None:
+                self.one_network_line_ = ax.errorbar(
+                    x, ones.mean(0), yerr=ones.std(0), capsize=3, **one_style
+                )
         self.reference_lines_ = [
             ax.axhline(value, linestyle="--", color=f"C{i + 2}", label=f"{name} ({value:.3f})")
             for i, (name, value) in enumerate(self.reference_lines.items())
         ]
         ax.set_xticks(x)
         ax.set_xlabel("k: members, newest first (dot: the k-th from last snapshot)")
+        if several:
+            ax.set_xlabel("k: snapshots, newest first (dot: the k-th from last snapshot)")
         ax.set_ylabel(self.score_name)
         ax.legend(loc="best", fontsize="small")
         self.ax_, self.figure_ = ax, ax.figure

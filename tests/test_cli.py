@@ -117,6 +117,7 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
         (["compare", "--n-splits", "1"], "--n-splits must be at least 2"),
         (["compare", "--datasets", "iris"], "invalid choice"),
         (["reference", "--lr-update", "cycle"], "invalid choice"),
+        (["reference", "--n-networks", "0"], "must be a positive integer"),
     ],
 )
 def test_bad_options_are_refused(argv, message, capsys):
@@ -124,3 +125,20 @@ def test_bad_options_are_refused(argv, message, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_reference_with_several_networks(tmp_path, capsys):
+    out = tmp_path / "nets"
+    argv = ["reference", "--quick", "--seeds", "1", "--n-networks", "2", "--quiet"]
+    assert main([*argv, "--epochs", "10", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "2 networks trained side by side (n_networks=2)" in table
+    assert "one network, all 5 snapshots" in table
+    per_k = _rows(out / "reference.csv")
+    assert len(per_k) == 5 and "one_network_accuracy_mean" in per_k[0]
+    data = json.loads((out / "reference.json").read_text())
+    assert data["settings"]["n_networks"] == 2
+    _assert_png(out / "ensemble_curve.png")
+    with pytest.raises(SystemExit, match="^0$"):
+        main(["reference", "--help"])
+    assert "--n-networks" in capsys.readouterr().out

@@ -60,9 +60,12 @@ def test_regression_estimators_scale_inputs_and_targets_of_networks():
     params = dict(hidden_layer_sizes=(7,), n_cycles=4, epochs=12)
     models = compare_estimators(task="regression", snapshot_params=params, random_state=3)
     assert list(models) == [
-        "snapshot", "snapshot_weights", "snapshot_auto", "single", "mlp", "ridge", "hist_gb"
+        "snapshot", "snapshot_weights", "snapshot_auto", "snapshot_networks", "single", "mlp",
+        "ridge", "hist_gb",
     ]  # fmt: skip
-    for name in ("snapshot", "snapshot_weights", "snapshot_auto", "single", "mlp"):
+    assert models["snapshot_networks"].regressor[-1].n_networks == 4
+    networks = ("snapshot", "snapshot_weights", "snapshot_auto", "snapshot_networks", "single")
+    for name in (*networks, "mlp"):
         model = models[name]
         assert isinstance(model, TransformedTargetRegressor), name
         assert type(model.transformer).__name__ == "StandardScaler"
@@ -290,9 +293,9 @@ def test_cli_regression_quick_writes_table_csv_json_and_figures(tmp_path, capsys
     captured = capsys.readouterr()
     table = captured.out
     progress = [line for line in captured.err.splitlines() if line.startswith("[")]
-    assert len(progress) == 14  # 7 estimators x 2 folds
+    assert len(progress) == 16  # 8 estimators x 2 folds
     assert progress[-1].startswith(
-        "[100%] diabetes (1/1) · HistGradientBoostingRegressor (7/7) · fold 2/2"
+        "[100%] diabetes (1/1) · HistGradientBoostingRegressor (8/8) · fold 2/2"
     )
     assert "Cross-validated comparison (regression): 2-fold CV" in table
     for text in (
@@ -309,15 +312,18 @@ def test_cli_regression_quick_writes_table_csv_json_and_figures(tmp_path, capsys
     ):
         assert text in table, text
     summary = _rows(out / "compare.csv")
-    names = ["snapshot", "snapshot_weights", "snapshot_auto", "single", "mlp", "ridge", "hist_gb"]
+    names = ["snapshot", "snapshot_weights", "snapshot_auto", "snapshot_networks", "single"]
+    names += ["mlp", "ridge", "hist_gb"]
     assert [row["estimator"] for row in summary] == names
     for row in summary:
         assert row["n_folds"] == "2" and float(row["rmse_mean"]) > 0
         assert float(row["fit_time_mean"]) > 0 and float(row["predict_time_mean"]) > 0
     assert float(summary[0]["member_std_mean"]) > 0
-    assert len(_rows(out / "compare_folds.csv")) == 14
+    assert len(_rows(out / "compare_folds.csv")) == 16
     gains = _rows(out / "compare_gains.csv")
-    assert {row["of"] for row in gains} == {"snapshot", "snapshot_weights", "snapshot_auto"}
+    assert {row["of"] for row in gains} == {
+        "snapshot", "snapshot_weights", "snapshot_auto", "snapshot_networks"
+    }  # fmt: skip
     assert {"r2_mean", "rmse_won", "rmse_lost"} <= set(gains[0])
     data = json.loads((out / "compare.json").read_text())
     assert data["settings"]["task"] == "regression"
@@ -329,6 +335,15 @@ def test_cli_regression_quick_writes_table_csv_json_and_figures(tmp_path, capsys
             # predict (all members, or their weight average) is the last-k at k = M.
             assert row["last_k_r2"][-1] == pytest.approx(row["r2"], abs=1e-6)
             assert row["last_k_rmse"][0] == pytest.approx(row["final_snapshot_rmse"])
+        networks = folds["snapshot_networks", fold]
+        assert networks["n_networks"] == 4 and networks["n_snapshots"] == 3
+        grid = np.array(networks["network_member_rmse"], dtype=float)
+        assert grid.shape == (3, 4)
+        # A snapshot's score is the mean of its networks' scores.
+        np.testing.assert_allclose(networks["member_rmse"], grid.mean(axis=1))
+        assert networks["last_k_r2"][-1] == pytest.approx(networks["r2"], abs=1e-6)
+        assert len(networks["one_network_last_k_rmse"]) == 3
+        assert networks["one_network_rmse"] == networks["one_network_last_k_rmse"][-1]
         auto = folds["snapshot_auto", fold]
         assert 1 <= auto["n_members"] <= auto["n_snapshots"] == 3
         assert auto["last_k_rmse"][auto["n_members"] - 1] == pytest.approx(auto["rmse"], rel=1e-6)
@@ -392,3 +407,52 @@ def test_cli_classification_variants(tmp_path, capsys):
             assert row["last_k_log_loss"][k - 1] == pytest.approx(row["log_loss"], rel=1e-5)
     for name in ("accuracy", "log_loss", "predict_time"):
         _assert_png(out / f"compare_{name}.png")
+
+
+# -- the snapshot ensemble of several networks ----------------------------------------
+def test_compare_snapshot_networks_against_the_true_ensemble(tmp_path):
+    params = {"hidden_layer_sizes": (8,), "n_cycles": 3, "epochs": 6}
+    names = ["snapshot", "snapshot_networks", "single", "true_ensemble"]
+    result = run_compare(["wine"], names, n_splits=2, snapshot_params=params)
+    pairs = [(g["of"], g["over"]) for g in result.gains() if g["of"] == "snapshot_networks"]
+    assert pairs == [
+        ("snapshot_networks", "single"),
+        ("snapshot_networks", "true_ensemble"),
+        ("snapshot_networks", "snapshot"),
+        ("snapshot_networks", "final_snapshot"),
+    ]
+    rows = [row for row in result.folds if row["estimator"] == "snapshot_networks"]
+    assert len(rows) == 2
+    for row in rows:
+        assert row["n_networks"] == 4 and row["n_snapshots"] == 3
+        grid = np.array(row["network_member_accuracy"], dtype=float)
+        assert grid.shape == (3, 4)
+        np.testing.assert_allclose(row["member_accuracy"], grid.mean(axis=1))
+        assert row["final_snapshot_log_loss"] == pytest.approx(
+            np.mean(row["network_member_log_loss"][-1])
+        )
+        # predict_proba is the ensemble of all 3 snapshots of all 4 networks.
+        assert row["last_k_log_loss"][-1] == pytest.approx(row["log_loss"], rel=1e-6)
+        assert row["one_network_accuracy"] == row["one_network_last_k_accuracy"][-1]
+    one = result.last_k("wine", "snapshot_networks", one_network=True)["log_loss"]
+    np.testing.assert_allclose(one, np.mean([r["one_network_last_k_log_loss"] for r in rows], 0))
+    assert result.has_one_network("wine", "snapshot_networks")
+    assert not result.has_one_network("wine", "snapshot")
+    with pytest.raises(ValueError, match="snapshot has no one network last k scores"):
+        result.last_k("wine", "snapshot", one_network=True)
+    summary = {row["estimator"]: row for row in result.summary()}
+    assert summary["snapshot_networks"]["n_networks_mean"] == 4
+    assert "one_network_accuracy_mean" not in summary["snapshot"]
+    table = result.format_table()
+    for text in (
+        "snapshot ensemble of 4 networks",
+        "its final snapshot, one network",
+        "its snapshots, one network",
+        "one network's last k",
+        "n_networks=4",
+        "over true ensemble of 3 networks",
+    ):
+        assert text in table, text
+    paths, _ = save_compare(result, tmp_path)
+    assert len(_rows(tmp_path / "compare_folds.csv")) == 8
+    _assert_png(tmp_path / "compare_accuracy.png")

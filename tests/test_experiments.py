@@ -119,9 +119,14 @@ def test_compare_estimators_share_the_network_and_budget():
     params = dict(hidden_layer_sizes=(7,), n_cycles=4, epochs=12, max_learning_rate=0.02)
     models = compare_estimators(snapshot_params=params, random_state=3)
     assert list(models) == [
-        "snapshot", "single", "true_ensemble", "mlp", "logreg", "random_forest", "hist_gb"
+        "snapshot", "snapshot_networks", "single", "true_ensemble", "mlp", "logreg",
+        "random_forest", "hist_gb",
     ]  # fmt: skip
     snapshot, single = models["snapshot"][-1], models["single"][-1]
+    # The 4-network variant differs from the snapshot ensemble by n_networks only.
+    networks = models["snapshot_networks"][-1]
+    assert networks.n_networks == 4 and snapshot.n_networks == 1
+    assert networks.get_params() == snapshot.get_params() | {"n_networks": 4}
     assert snapshot.get_params()["n_cycles"] == 4 and single.n_cycles == 1
     for key in ("hidden_layer_sizes", "epochs", "max_learning_rate", "random_state"):
         assert getattr(single, key) == getattr(snapshot, key)
@@ -202,3 +207,27 @@ def test_run_reference_small(tmp_path):
     assert stream.getvalue().count("\n") == 4  # one line per fit
     table = result.format_table()
     assert "ensemble of last k" in table and "Bayes-optimal" in table
+
+
+def test_run_reference_with_two_networks():
+    result = run_reference(1, n_cycles=3, epochs=6, hidden_layer_sizes=(8,), n_networks=2)
+    assert result.settings["n_networks"] == 2
+    assert result.estimator.n_networks == 2 and result.single_estimator.n_networks == 1
+    assert result.one_network_accuracy.shape == result.one_network_log_loss.shape == (1, 3)
+    # By hand: every network's ensemble of its last k snapshots, averaged over networks.
+    problem = reference_problem()
+    X, y = problem.X_test, problem.y_test
+    proba = result.estimator.member_predict_proba(X).reshape(3, 2, len(X), 3)
+    for k in (1, 2, 3):
+        hand = np.mean([np.mean(proba[-k:, n].mean(0).argmax(1) == y) for n in range(2)])
+        assert result.one_network_accuracy[0, k - 1] == pytest.approx(hand)
+    each = [[np.mean(proba[s, n].argmax(1) == y) for n in range(2)] for s in range(3)]
+    np.testing.assert_allclose(result.member_accuracy[0], np.mean(each, axis=1))
+    assert result.ensemble_accuracy[0, -1] == result.estimator.score(X, y)
+    rows = result.per_k()
+    assert rows[0]["one_network_accuracy_mean"] == result.one_network_accuracy[0, 0]
+    assert "ensemble_one_network" in result.summary()
+    table = result.format_table()
+    assert "one network, last k" in table and "n_networks=2" in table
+    # One network: no such columns.
+    assert "one_network_accuracy_mean" not in run_reference(1, n_cycles=2, epochs=4).per_k()[0]

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
+from sksnapshot._inspection import one_network_last_k, snapshot_outputs
 from sksnapshot.plotting import EnsembleCurveDisplay, LearningRateDisplay
 
 matplotlib.use("Agg")
@@ -193,6 +194,11 @@ def test_ensemble_curve_display_from_estimator(blobs, tiny_params):
     np.testing.assert_allclose(display.line_.get_ydata(), display.ensemble_scores)
     assert [line.get_ydata()[0] for line in display.reference_lines_] == [0.97, 0.9]
     assert display.ax_.get_ylabel() == "accuracy"
+    # One network: the figure of before, without the lines of several networks.
+    assert display.one_network_line_ is None and display.network_dots_ is None
+    assert display.n_networks == 1
+    assert display.line_.get_label() == "ensemble of the last k"
+    assert display.dots_.get_label() == "snapshot k"
 
 
 def test_ensemble_curve_display_log_loss_in_a_pipeline(blobs, tiny_params):
@@ -292,3 +298,99 @@ def test_snapshot_units_cover_only_the_snapshots_taken(blobs):
     assert len(clf.snapshots_) == 1
     assert clf.snapshot_units_.tolist() == [1]  # the first cycle's 2 epochs
     assert len(clf.learning_rates_) == 6  # as planned for the whole fit
+
+
+# -- several networks per snapshot ----------------------------------------------------
+@pytest.fixture(scope="module")
+def two_networks(blobs):
+    """A tiny classifier of 2 networks and 3 snapshots, and held-out rows."""
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,), n_cycles=3, epochs=6, n_networks=2, random_state=0
+    )
+    return clf.fit(X[:200], y[:200]), X[200:], y[200:]
+
+
+def test_snapshot_outputs_by_network(two_networks, blobs, tiny_params):
+    clf, X, y = two_networks
+    members, last_k = snapshot_outputs(clf, X, by_network=True)
+    assert members.shape == (3, 2, 100, 3) and last_k.shape == (3, 100, 3)
+    flat = clf.member_predict_proba(X)  # by snapshot, then network
+    assert flat.shape == (6, 100, 3)
+    np.testing.assert_array_equal(members[1, 0], flat[2])
+    np.testing.assert_array_equal(members[2, 1], flat[5])
+    np.testing.assert_allclose(last_k[1], flat[2:].mean(0), atol=1e-6)  # last 2 snapshots
+    with pytest.raises(ValueError, match="n_networks=2.*by_network=True"):
+        snapshot_outputs(clf, X)
+    # One network: the same outputs, with a network axis of length 1.
+    one = SnapshotEnsembleClassifier(**tiny_params).fit(*blobs)
+    plain, staged = snapshot_outputs(one, X)
+    grid, staged_too = snapshot_outputs(one, X, by_network=True)
+    assert plain.shape == (3, 100, 3) and grid.shape == (3, 1, 100, 3)
+    np.testing.assert_array_equal(grid[:, 0], plain)
+    np.testing.assert_array_equal(staged_too, staged)
+
+
+def test_one_network_last_k_by_hand():
+    # 3 snapshots x 2 networks, one row, one output; network 1 diverged in the last
+    # snapshot (NaN).
+    members = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, np.nan]])[:, :, None, None]
+    last_k = one_network_last_k(members)[:, :, 0, 0]
+    expected = [[4.0, np.nan], [3.0, 20.0], [7 / 3, 15.0]]
+    np.testing.assert_allclose(last_k, expected)
+
+
+def test_ensemble_curve_display_of_two_networks(two_networks):
+    clf, X, y = two_networks
+    display = EnsembleCurveDisplay.from_estimator(clf, X, y)
+    # By hand, from the members' probabilities (snapshot s, network n at 2 * s + n).
+    proba = clf.member_predict_proba(X).reshape(3, 2, len(X), 3)
+
+    def accuracy(p):
+        return np.mean(clf.classes_[p.argmax(axis=1)] == y)
+
+    each = np.array([[accuracy(proba[s, n]) for n in range(2)] for s in range(3)])
+    one = [np.mean([accuracy(proba[-k:, n].mean(0)) for n in range(2)]) for k in (1, 2, 3)]
+    every = [accuracy(proba[-k:].reshape(-1, len(X), 3).mean(0)) for k in (1, 2, 3)]
+    np.testing.assert_allclose(display.network_member_scores, each)
+    np.testing.assert_allclose(display.member_scores, each.mean(axis=1))
+    np.testing.assert_allclose(display.one_network_scores, one)
+    np.testing.assert_allclose(display.ensemble_scores, every)
+    assert display.ensemble_scores[-1] == clf.score(X, y)
+    assert display.n_networks == 2
+    # What is drawn: at k the k-th from last snapshot's members.
+    np.testing.assert_allclose(display.one_network_line_.get_ydata(), one)
+    np.testing.assert_allclose(display.network_dots_.get_xdata(), [1, 1, 2, 2, 3, 3])
+    np.testing.assert_allclose(display.network_dots_.get_ydata(), each[::-1].ravel())
+    assert display.line_.get_label() == "ensemble of the last k snapshots, all 2 networks"
+    assert display.one_network_line_.get_label().startswith(
+        "ensemble of the last k snapshots, one network"
+    )
+    # Log loss, and weight averaging: no one-network line (not a mean of outputs).
+    losses = EnsembleCurveDisplay.from_estimator(clf, X, y, scoring="log_loss")
+    hand = [np.mean([log_loss(y, proba[-k:, n].mean(0)) for n in range(2)]) for k in (1, 2, 3)]
+    np.testing.assert_allclose(losses.one_network_scores, hand, rtol=1e-6)
+    clf.set_params(combine="weights")
+    try:
+        weights = EnsembleCurveDisplay.from_estimator(clf, X, y)
+    finally:
+        clf.set_params(combine="members")
+    assert weights.one_network_scores is None and weights.one_network_line_ is None
+    np.testing.assert_allclose(weights.network_member_scores, each)
+
+
+def test_ensemble_curve_display_one_network_line_of_several_runs():
+    members = np.array([[0.6, 0.7, 0.8], [0.7, 0.8, 0.9]])
+    ensembles = np.array([[0.8, 0.82, 0.83], [0.9, 0.9, 0.91]])
+    ones = np.array([[0.8, 0.8, 0.8], [0.9, 0.86, 0.84]])
+    display = EnsembleCurveDisplay(members, ensembles, one_network_scores=ones).plot()
+    np.testing.assert_allclose(display.one_network_line_.lines[0].get_ydata(), [0.85, 0.83, 0.82])
+    label = display.one_network_line_.get_label()
+    assert "one network" in label and "2 runs" in label
+    assert display.network_dots_ is None
+    with pytest.raises(ValueError, match="one_network_scores must have the shape"):
+        EnsembleCurveDisplay(members, ensembles, one_network_scores=ones[0])
+    with pytest.raises(ValueError, match="network_member_scores must have the shape"):
+        EnsembleCurveDisplay(members, ensembles, network_member_scores=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="network_member_scores must have the shape"):
+        EnsembleCurveDisplay([0.1, 0.2], [0.1, 0.2], network_member_scores=[0.1, 0.2])

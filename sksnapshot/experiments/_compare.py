@@ -18,7 +18,12 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import cross_validate
 
 from ._datasets import COMPARE_DATASETS, load_dataset, task_datasets
-from ._estimators import SNAPSHOT_ESTIMATORS, compare_estimators, estimator_label
+from ._estimators import (
+    SNAPSHOT_ESTIMATORS,
+    SNAPSHOT_NETWORKS,
+    compare_estimators,
+    estimator_label,
+)
 from ._progress import Progress
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
 from ._tasks import TASKS
@@ -40,6 +45,7 @@ _COST = {
     "snapshot": 1.0,
     "snapshot_weights": 1.0,
     "snapshot_auto": 0.9,
+    "snapshot_networks": 1.5,
     "single": 1.0,
     "mlp": 0.25,
     "logreg": 0.02,
@@ -54,6 +60,10 @@ _VARIANT_NOTES = {
     "weights averaged into one network (combine='weights'): one network's prediction cost",
     "snapshot_auto": "trained on 90 % of the training rows; the number of last snapshots it "
     "keeps is chosen by the loss on the other 10 % (n_members='auto')",
+    "snapshot_networks": f"the snapshot ensemble's training with n_networks={SNAPSHOT_NETWORKS}: "
+    "that many independently initialised networks trained side by side on the same "
+    "batches, every snapshot holding all of them (its members are the (snapshot, "
+    "network) pairs)",
 }
 
 
@@ -120,7 +130,8 @@ class CompareResult:
 
     def _values(self, dataset, estimator, key):
         """``key`` of every fold, in fold order (NaN where the fit failed)."""
-        return np.array([row[key] for row in self._rows(dataset, estimator)], dtype=np.float64)
+        rows = self._rows(dataset, estimator)
+        return np.array([row.get(key, np.nan) for row in rows], dtype=np.float64)
 
     def _finite(self, dataset, estimator, key):
         """``key`` of the folds whose fit succeeded: what means and figures use."""
@@ -178,8 +189,34 @@ class CompareResult:
         """
         return estimator_label(name, self.n_cycles, self.task.name)
 
-    def _snapshot_keys(self):
-        return _snapshot_scalars(self.task)
+    def _snapshot_keys(self, dataset, estimator):
+        """The scalar per-snapshot columns of ``estimator``'s folds on ``dataset``."""
+        rows = self._rows(dataset, estimator)
+        several = _network_scalars(self.task)
+        return _snapshot_scalars(self.task) + [
+            key for key in several if any(key in row for row in rows)
+        ]
+
+    def has_one_network(self, dataset, estimator):
+        """Whether the folds of ``estimator`` hold one network's last-k ensembles.
+
+        True for a snapshot ensemble of several networks that averages its members'
+        outputs (``snapshot_networks``): its folds then also score every network's
+        own ensemble of its last k snapshots (see :meth:`last_k`).
+
+        Parameters
+        ----------
+        dataset : str
+            Name of the dataset.
+        estimator : str
+            Name of the estimator.
+
+        Returns
+        -------
+        has_one_network : bool
+        """
+        key = f"one_network_last_k_{self.metrics[0].key}"
+        return any(key in row for row in self._rows(dataset, estimator))
 
     def summary(self):
         """One row per dataset and estimator: mean and std of every measure over folds.
@@ -197,7 +234,7 @@ class CompareResult:
                 row = {"dataset": dataset, "estimator": estimator}
                 keys = [m.key for m in self.metrics] + ["fit_time", "predict_time"]
                 if estimator in SNAPSHOT_ESTIMATORS:
-                    keys += self._snapshot_keys()
+                    keys += self._snapshot_keys(dataset, estimator)
                 for key in keys:
                     values = self._finite(dataset, estimator, key)
                     stats = mean_std(values) if len(values) else (np.nan, np.nan)
@@ -233,6 +270,9 @@ class CompareResult:
         for ours in (name for name in SNAPSHOT_ESTIMATORS if name in present):
             if ours == "snapshot":
                 others = [name for name in present if name != ours]
+            elif ours == "snapshot_networks":
+                rivals = ("single", "true_ensemble", "snapshot")
+                others = [name for name in rivals if name in present]
             else:
                 others = [name for name in ("single",) if name in present]
             pairs += [(ours, other) for other in [*others, "final_snapshot"]]
@@ -243,7 +283,10 @@ class CompareResult:
 
         The snapshot ensemble (``of="snapshot"``) over every other estimator and over its
         final snapshot; each variant (``snapshot_weights``, ``snapshot_auto``) over the
-        single network and over its own final snapshot. Gains are ``ours - theirs`` per
+        single network and over its own final snapshot; the snapshot ensemble of several
+        networks (``snapshot_networks``) over the single network, the true ensemble, the
+        snapshot ensemble of one network and its own final snapshot (the mean of its
+        networks' scores there). Gains are ``ours - theirs`` per
         fold, over the folds where both fits succeeded; for losses and errors a negative
         gain is better (see ``paired_gain``).
 
@@ -290,7 +333,7 @@ class CompareResult:
             "bayes_optimal_folds": self.bayes_optimal,
         }
 
-    def last_k(self, dataset, estimator="snapshot"):
+    def last_k(self, dataset, estimator="snapshot", *, one_network=False):
         """Mean over folds of the ensemble of the last k snapshots, k = 1..M.
 
         A fold whose training stopped early (fewer snapshots) counts for the k it
@@ -302,6 +345,10 @@ class CompareResult:
             Name of the dataset.
         estimator : str, default="snapshot"
             Name of a snapshot ensemble of the run.
+        one_network : bool, default=False
+            For a snapshot ensemble of several networks (see :meth:`has_one_network`):
+            the ensemble of the last k snapshots of one network (its score averaged
+            over the networks) instead of all the networks'.
 
         Returns
         -------
@@ -309,8 +356,15 @@ class CompareResult:
             For every metric key, the mean over folds of the last-k ensemble's score,
             for k = 1..M.
         """
-        rows = self._rows(dataset, estimator)
-        longest = max(len(row[f"last_k_{self.metrics[0].key}"]) for row in rows)
+        prefix = "one_network_last_k" if one_network else "last_k"
+        rows = [
+            row
+            for row in self._rows(dataset, estimator)
+            if f"{prefix}_{self.metrics[0].key}" in row
+        ]
+        if not rows:
+            raise ValueError(f"{estimator} has no {prefix.replace('_', ' ')} scores on {dataset}.")
+        longest = max(len(row[f"{prefix}_{self.metrics[0].key}"]) for row in rows)
 
         def padded(values):
             return np.pad(
@@ -321,7 +375,7 @@ class CompareResult:
             )
 
         return {
-            m.key: np.nanmean([padded(row[f"last_k_{m.key}"]) for row in rows], axis=0)
+            m.key: np.nanmean([padded(row[f"{prefix}_{m.key}"]) for row in rows], axis=0)
             for m in self.metrics
         }
 
@@ -329,15 +383,16 @@ class CompareResult:
         """Width of the table's first column."""
         return max(32, *(len(self.label(name)) + 2 for name in self.estimators))
 
-    def _last_k_line(self, dataset, estimator):
-        last_k = self.last_k(dataset, estimator)
+    def _last_k_line(self, dataset, estimator, one_network=False):
+        last_k = self.last_k(dataset, estimator, one_network=one_network)
         parts = []
         for metric in self.metrics:
             values = last_k[metric.key]
             best = int(np.argmax(values) if metric.higher_is_better else np.argmin(values))
             parts.append(f"by {metric.label} {best + 1} ({values[best]:.3f})")
+        what = "  one network's last k" if one_network else "  ensembles of its last k"
         return (
-            f"  {'  ensembles of its last k':<{self._label_width()}}best k {', '.join(parts)}; "
+            f"  {what:<{self._label_width()}}best k {', '.join(parts)}; "
             "chosen on the test folds, so optimistic"
         )
 
@@ -346,14 +401,30 @@ class CompareResult:
         lines = []
         task = self.task
         width = self._label_width()
-        if estimator == "snapshot":
+        if estimator in ("snapshot", "snapshot_networks"):
             finals = "  ".join(
                 f"{self._format(dataset, estimator, key):>15}"
                 for key in (f"final_snapshot_{m.key}" for m in self.metrics)
             )
             spread = task.format_spread(row[f"{task.spread_key}_mean"])
-            lines.append(f"  {'  its final snapshot':<{width}}{finals}  ({spread})")
+            what = "  its final snapshot"
+            if estimator == "snapshot_networks":
+                what += ", one network"
+                spread = f"mean over its networks; {spread}"
+            lines.append(f"  {what:<{width}}{finals}  ({spread})")
+            if self.has_one_network(dataset, estimator):
+                ones = "  ".join(
+                    f"{self._format(dataset, estimator, f'one_network_{m.key}'):>15}"
+                    for m in self.metrics
+                )
+                what = "  its snapshots, one network"
+                lines.append(
+                    f"  {what:<{width}}{ones}  (one network's ensemble of all its snapshots, "
+                    "mean over its networks)"
+                )
             lines.append(self._last_k_line(dataset, estimator))
+            if self.has_one_network(dataset, estimator):
+                lines.append(self._last_k_line(dataset, estimator, one_network=True))
         if estimator == "snapshot_auto":
             kept = self._finite(dataset, estimator, "n_members").astype(int)
             lines.append(
@@ -605,6 +676,8 @@ def run_compare(
                 if name in SNAPSHOT_ESTIMATORS:
                     if failed:
                         row |= dict.fromkeys(_snapshot_scalars(spec), np.nan)
+                        if name == "snapshot_networks":
+                            row |= dict.fromkeys(_network_scalars(spec), np.nan)
                     else:
                         test = tests[fold]
                         estimator = cv_result["estimator"][fold]
@@ -699,6 +772,11 @@ def _snapshot_scalars(task):
     ]
 
 
+def _network_scalars(task):
+    """The scalar columns of the fold row of a snapshot ensemble of several networks."""
+    return ["n_networks"] + [f"one_network_{m.key}" for m in task.metrics]
+
+
 def _snapshot_row(task, estimator, X, y):
     """The per-snapshot columns of a snapshot ensemble's fold row."""
     scores = task.snapshot_scores(estimator, X, y)
@@ -708,10 +786,23 @@ def _snapshot_row(task, estimator, X, y):
     row[task.spread_key] = float(scores["spread"])
     row["n_snapshots"] = int(scores["n_snapshots"])
     row["n_members"] = int(scores["n_members"])
-    # Lists (kept in the JSON, left out of the CSV): every snapshot, oldest first, and
-    # the ensemble of the last k at index k - 1.
+    if scores["n_networks"] > 1:
+        row["n_networks"] = int(scores["n_networks"])
+        # One network's ensemble of the snapshots the estimator predicts with.
+        for key, values in scores.get("one_network", {}).items():
+            row[f"one_network_{key}"] = float(values[row["n_members"] - 1])
+    # Lists (kept in the JSON, left out of the CSV): every snapshot, oldest first (with
+    # several networks, the mean over its networks), and the ensemble of the last k at
+    # index k - 1; with several networks also every member (a list per snapshot, None
+    # for a network that had diverged) and one network's ensemble of its last k.
     for key, values in scores["member"].items():
         row[f"member_{key}"] = values.tolist()
     for key, values in scores["last_k"].items():
         row[f"last_k_{key}"] = values.tolist()
+    for key, values in scores.get("network_member", {}).items():
+        row[f"network_member_{key}"] = [
+            [float(v) if np.isfinite(v) else None for v in snapshot] for snapshot in values
+        ]
+    for key, values in scores.get("one_network", {}).items():
+        row[f"one_network_last_k_{key}"] = values.tolist()
     return row

@@ -52,6 +52,7 @@ def reference_figures(result, out):
             f"single model, same budget (mean of {len(result.seeds)})": float(single),
             "Bayes-optimal, these test rows": result.bayes_accuracy,
         },
+        one_network_scores=result.one_network_accuracy,
     ).plot(ax=ax)
     ax.set_title("Reference experiment: test accuracy of snapshots and ensembles")
     paths.append(out / "ensemble_curve.png")

@@ -17,7 +17,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .. import SnapshotEnsembleClassifier
-from .._inspection import proba_scores, snapshot_outputs, stack_scores, unwrap
+from .._inspection import (
+    averages_outputs,
+    curve_scores,
+    proba_scores,
+    snapshot_outputs,
+    unwrap,
+    valid_members,
+)
 from ._datasets import REFERENCE_PARAMS, reference_problem
 from ._progress import Progress
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
@@ -62,7 +69,16 @@ def snapshot_scores(estimator, X, y):
     scores : dict of ndarray of shape (n_snapshots,) and float
         ``member_accuracy`` and ``member_log_loss``: every snapshot alone, oldest
         first; ``ensemble_accuracy`` and ``ensemble_log_loss``: the ensemble of the last
-        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`.
+        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`,
+        over every pair of members. For an estimator fitted with ``n_networks > 1``
+        (several members per snapshot), ``member_*`` is the mean of the scores of a
+        snapshot's networks, and the scores also hold ``network_member_accuracy`` and
+        ``network_member_log_loss`` of shape (n_snapshots, n_networks), every member
+        alone (NaN for a network that had diverged); with ``combine="members"`` and
+        ``voting="soft"`` also ``one_network_accuracy`` and ``one_network_log_loss``:
+        at index k - 1, the score of one network's ensemble of its last k snapshots,
+        averaged over the networks (what the other networks add is the difference from
+        ``ensemble_*``).
 
     Examples
     --------
@@ -77,14 +93,22 @@ def snapshot_scores(estimator, X, y):
     ((3,), (3,))
     """
     classes = unwrap(estimator).estimator.classes_
-    members, staged = snapshot_outputs(estimator, X)
-    return {
-        "member_accuracy": stack_scores(y, members, "accuracy", classes),
-        "ensemble_accuracy": stack_scores(y, staged, "accuracy", classes),
-        "member_log_loss": stack_scores(y, members, "log_loss", classes),
-        "ensemble_log_loss": stack_scores(y, staged, "log_loss", classes),
-        "disagreement": member_disagreement(members),
-    }
+    members, staged = snapshot_outputs(estimator, X, by_network=True)
+    return _curve_dict(
+        y, members, staged, ("accuracy", "log_loss"), classes, averages_outputs(estimator)
+    ) | {"disagreement": member_disagreement(valid_members(members))}
+
+
+def _curve_dict(y, members, staged, metrics, classes, one_network):
+    """``member_<metric>`` and ``ensemble_<metric>`` of every metric, then (with several
+    networks) ``network_member_<metric>`` and ``one_network_<metric>``."""
+    scores, extra = {}, {}
+    for metric in metrics:
+        curves = curve_scores(y, members, staged, metric, classes, one_network=one_network)
+        scores[f"member_{metric}"] = curves["member"]
+        scores[f"ensemble_{metric}"] = curves["ensemble"]
+        extra |= {f"{key}_{metric}": curves[key] for key in curves.keys() - {"member", "ensemble"}}
+    return scores | dict(sorted(extra.items()))
 
 
 @dataclass
@@ -124,6 +148,11 @@ class ReferenceResult:
         The snapshot ensemble fitted with the first seed.
     single_estimator : estimator or None, default=None
         The single network fitted with the first seed.
+    one_network_accuracy, one_network_log_loss : ndarray or None, default=None
+        Of shape (n_seeds, n_snapshots), with ``n_networks > 1`` in ``settings``:
+        test accuracy and log loss of one
+        network's ensemble of its last k snapshots (column ``k - 1``), averaged over
+        the networks; ``None`` with one network.
     """
 
     settings: dict
@@ -142,6 +171,8 @@ class ReferenceResult:
     wall_time: float
     estimator: object = field(default=None, repr=False)
     single_estimator: object = field(default=None, repr=False)
+    one_network_accuracy: np.ndarray | None = None
+    one_network_log_loss: np.ndarray | None = None
 
     @property
     def n_snapshots(self):
@@ -155,18 +186,26 @@ class ReferenceResult:
         -------
         rows : list of dict
             ``k``, ``cycle`` and the mean and std over seeds of the snapshot's and of the
-            ensemble's accuracy and log loss.
+            ensemble's accuracy and log loss (with several networks, the snapshot's
+            is the mean over its networks, and one network's ensemble of its last k
+            is added: ``one_network_accuracy``, ``one_network_log_loss``).
         """
         rows = []
         m = self.n_snapshots
         for k in range(1, m + 1):
             row = {"k": k, "cycle": m - k + 1}
-            for name, values in (
+            columns = [
                 ("snapshot_accuracy", self.member_accuracy[:, m - k]),
                 ("ensemble_accuracy", self.ensemble_accuracy[:, k - 1]),
                 ("snapshot_log_loss", self.member_log_loss[:, m - k]),
                 ("ensemble_log_loss", self.ensemble_log_loss[:, k - 1]),
-            ):
+            ]
+            if self.one_network_accuracy is not None:
+                columns += [
+                    ("one_network_accuracy", self.one_network_accuracy[:, k - 1]),
+                    ("one_network_log_loss", self.one_network_log_loss[:, k - 1]),
+                ]
+            for name, values in columns:
                 row[f"{name}_mean"], row[f"{name}_std"] = map(float, mean_std(values))
             rows.append(row)
         return rows
@@ -223,9 +262,16 @@ class ReferenceResult:
 
         ensemble_acc, final_acc = self.ensemble_accuracy[:, -1], self.member_accuracy[:, -1]
         ensemble_loss, final_loss = self.ensemble_log_loss[:, -1], self.member_log_loss[:, -1]
+        one_network = {}
+        if self.one_network_accuracy is not None:
+            one_network["ensemble_one_network"] = {
+                "accuracy": stats(self.one_network_accuracy[:, -1]),
+                "log_loss": stats(self.one_network_log_loss[:, -1]),
+            }
         return {
             "n_seeds": len(self.seeds),
             "ensemble": {"accuracy": stats(ensemble_acc), "log_loss": stats(ensemble_loss)},
+            **one_network,
             "final_snapshot": {"accuracy": stats(final_acc), "log_loss": stats(final_loss)},
             "single_model": {
                 "accuracy": stats(self.single_accuracy),
@@ -286,16 +332,31 @@ class ReferenceResult:
             f"{'standardized' if s['scale'] else 'raw'} inputs, hidden layers "
             f"{tuple(s['hidden_layer_sizes'])}; {n} seeds ({self.seeds[0]}..{self.seeds[-1]}), "
             "data fixed. Test accuracy, mean ± std over seeds:",
-            "",
-            f"{'k':>3}  {'cycle':>5}  {'snapshot (k-th from last)':>25}  "
-            f"{'ensemble of last k':>18}",
         ]
+        several = self.one_network_accuracy is not None
+        if several:
+            lines.insert(
+                -1,
+                f"{s['n_networks']} networks trained side by side (n_networks="
+                f"{s['n_networks']}): a snapshot's score is the mean of its networks'; "
+                "the single model is one network.",
+            )
+        header = (
+            f"{'k':>3}  {'cycle':>5}  {'snapshot (k-th from last)':>25}  {'ensemble of last k':>18}"
+        )
+        lines += ["", header + (f"  {'one network, last k':>19}" if several else "")]
         for row in self.per_k():
-            lines.append(
+            line = (
                 f"{row['k']:>3}  {row['cycle']:>5}  "
                 f"{row['snapshot_accuracy_mean']:>17.3f} ± {row['snapshot_accuracy_std']:.3f}  "
                 f"{row['ensemble_accuracy_mean']:>10.3f} ± {row['ensemble_accuracy_std']:.3f}"
             )
+            if several:
+                line += (
+                    f"  {row['one_network_accuracy_mean']:>11.3f} ± "
+                    f"{row['one_network_accuracy_std']:.3f}"
+                )
+            lines.append(line)
         bayes, population = self.bayes_accuracy, self.bayes_population_accuracy
         lines += [
             "",
@@ -303,6 +364,15 @@ class ReferenceResult:
             f"{f'ensemble of all {m} snapshots':<38}"
             f"{format_mean_std(self.ensemble_accuracy[:, -1]):>15}  "
             f"{format_mean_std(self.ensemble_log_loss[:, -1]):>15}",
+            *(
+                [
+                    f"{f'one network, all {m} snapshots':<38}"
+                    f"{format_mean_std(self.one_network_accuracy[:, -1]):>15}  "
+                    f"{format_mean_std(self.one_network_log_loss[:, -1]):>15}"
+                ]
+                if several
+                else []
+            ),
             f"{'final snapshot':<38}{format_mean_std(self.member_accuracy[:, -1]):>15}  "
             f"{format_mean_std(self.member_log_loss[:, -1]):>15}",
             f"{'single model, same budget':<38}{format_mean_std(self.single_accuracy):>15}  "
@@ -341,6 +411,7 @@ def run_reference(
     lr_update=REFERENCE_PARAMS["lr_update"],
     hidden_layer_sizes=REFERENCE_PARAMS["hidden_layer_sizes"],
     scale=False,
+    n_networks=1,
     progress=None,
 ):
     """Run the reference experiment for seeds ``0..n_seeds-1``.
@@ -366,6 +437,11 @@ def run_reference(
         The snapshot ensemble's ``hidden_layer_sizes``.
     scale : bool, default=False
         Standardize the inputs (a ``StandardScaler`` in a ``Pipeline``).
+    n_networks : int, default=1
+        The snapshot ensemble's ``n_networks``: networks trained side by side, every
+        snapshot holding all of them. The single model stays one network. With more
+        than one, the result also has one network's ensemble of its last k snapshots
+        (``one_network_accuracy``, ``one_network_log_loss``).
     progress : file-like or None, default=None
         Where to report live progress (e.g. ``sys.stderr``); ``None`` is silent.
 
@@ -383,9 +459,10 @@ def run_reference(
         "max_learning_rate": float(max_learning_rate),
         "lr_update": lr_update,
         "hidden_layer_sizes": tuple(int(h) for h in np.atleast_1d(hidden_layer_sizes)),
+        "n_networks": int(n_networks),
     }
     snapshot = SnapshotEnsembleClassifier(**params)
-    single = clone(snapshot).set_params(n_cycles=1)
+    single = clone(snapshot).set_params(n_cycles=1, n_networks=1)
     if scale:
         snapshot, single = (
             make_pipeline(StandardScaler(), snapshot),
@@ -440,4 +517,6 @@ def run_reference(
         wall_time=time.perf_counter() - start,
         estimator=first["snapshot"],
         single_estimator=first["single"],
+        one_network_accuracy=stack("one_network_accuracy") if n_networks > 1 else None,
+        one_network_log_loss=stack("one_network_log_loss") if n_networks > 1 else None,
     )

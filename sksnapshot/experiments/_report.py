@@ -92,10 +92,11 @@ def environment():
 
 
 def write_csv(path, rows):
-    """Write a list of flat dicts (same keys) as CSV."""
+    """Write a list of flat dicts as CSV: every key a column, empty where a row lacks it."""
     rows = list(rows)
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        fields = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(handle, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(rows)
     return path

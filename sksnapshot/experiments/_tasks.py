@@ -12,8 +12,14 @@ import numpy as np
 from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
 from .. import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
-from .._inspection import prediction_scores, proba_scores, snapshot_outputs, stack_scores, unwrap
-from ._reference import snapshot_scores
+from .._inspection import (
+    averages_outputs,
+    prediction_scores,
+    proba_scores,
+    snapshot_outputs,
+    unwrap,
+)
+from ._reference import _curve_dict, snapshot_scores
 
 __all__ = ["TASKS", "CompareTask", "Metric", "members_used", "regression_snapshot_scores"]
 
@@ -80,21 +86,31 @@ class CompareTask:
         -------
         scores : dict
             ``member``: dict of metric key to ndarray of shape (n_snapshots,), every
-            snapshot alone, oldest first; ``last_k``: the same for the ensemble of the
-            last k snapshots at index k - 1 (combined as the estimator combines);
-            ``spread``: float, see ``spread_key``; ``n_snapshots`` and ``n_members``:
-            snapshots taken and snapshots the estimator predicts with.
+            snapshot alone, oldest first (with several networks, the mean over the
+            snapshot's networks); ``last_k``: the same for the ensemble of the last k
+            snapshots at index k - 1 (combined as the estimator combines); ``spread``:
+            float, see ``spread_key``; ``n_snapshots`` and ``n_members``: snapshots
+            taken and snapshots the estimator predicts with; ``n_networks``: networks
+            per snapshot. With several networks also ``network_member`` (every member,
+            shape (n_snapshots, n_networks)) and, when the estimator averages outputs,
+            ``one_network`` (one network's ensemble of its last k snapshots, averaged
+            over the networks), each a dict of metric key to ndarray.
         """
         scores = self._flat_snapshot_scores(estimator, X, y)
         inner = unwrap(estimator).estimator
         keys = [metric.key for metric in self.metrics]
-        return {
+        result = {
             "member": {key: scores[f"member_{key}"] for key in keys},
             "last_k": {key: scores[f"ensemble_{key}"] for key in keys},
             "spread": scores[self.spread_key],
             "n_snapshots": len(inner.snapshots_),
             "n_members": members_used(inner),
+            "n_networks": int(inner.snapshot_networks_.shape[1]),
         }
+        for prefix in ("network_member", "one_network"):
+            if f"{prefix}_{keys[0]}" in scores:
+                result[prefix] = {key: scores[f"{prefix}_{key}"] for key in keys}
+        return result
 
     def _flat_snapshot_scores(self, estimator, X, y):
         """The scores of the task's public per-snapshot function (see subclasses)."""
@@ -157,7 +173,11 @@ def regression_snapshot_scores(estimator, X, y):
         ``ensemble_r2``, ``ensemble_rmse``: the ensemble of the last k snapshots at
         index k - 1; ``member_std``: the standard deviation of the predicting members'
         predictions (``predict(X, return_std=True)``), in the units of ``y``, averaged
-        over the rows.
+        over the rows. With ``n_networks > 1``, as in :func:`snapshot_scores`:
+        ``member_*`` is the mean over a snapshot's networks, and
+        ``network_member_r2``, ``network_member_rmse`` (every member) and, with
+        ``combine="members"``, ``one_network_r2``, ``one_network_rmse`` (one network's
+        ensemble of its last k snapshots, averaged over the networks) are added.
 
     Examples
     --------
@@ -172,7 +192,7 @@ def regression_snapshot_scores(estimator, X, y):
     ((3,), (3,))
     """
     y = np.asarray(y, dtype=np.float64)
-    members, staged = snapshot_outputs(estimator, X)
+    members, staged = snapshot_outputs(estimator, X, by_network=True)
     inner, X, transformer = unwrap(estimator, X)
     _, std = inner.predict(X, return_std=True)
     std = std.reshape(len(std), -1)
@@ -181,13 +201,8 @@ def regression_snapshot_scores(estimator, X, y):
         zero = np.zeros((1, std.shape[1]))
         slope = transformer.inverse_transform(zero + 1) - transformer.inverse_transform(zero)
         std = std * np.abs(slope)
-    return {
-        "member_r2": stack_scores(y, members, "r2"),
-        "ensemble_r2": stack_scores(y, staged, "r2"),
-        "member_rmse": stack_scores(y, members, "rmse"),
-        "ensemble_rmse": stack_scores(y, staged, "rmse"),
-        "member_std": float(np.mean(std)),
-    }
+    scores = _curve_dict(y, members, staged, ("r2", "rmse"), None, averages_outputs(inner))
+    return scores | {"member_std": float(np.mean(std))}
 
 
 class _Regression(CompareTask):
