@@ -37,6 +37,13 @@ def _what_happened(snapshotter):
     reason = snapshotter.stop_reason
     if reason == "loss":
         return f"the training loss became {snapshotter.stop_value} in cycle {cycle}"
+    if reason == "weights" and snapshotter.last_networks:
+        names = ", ".join(f"network {n}" for n in snapshotter.last_networks)
+        return (
+            f"the weights of the last network(s) left ({names} of "
+            f"{snapshotter.n_networks}) were no longer finite (NaN or inf) at the end of "
+            f"cycle {cycle}"
+        )
     if reason == "weights":
         return f"the weights were no longer finite (NaN or inf) at the end of cycle {cycle}"
     if reason == "interrupt":

@@ -52,8 +52,10 @@ class SnapshotCallback(keras.callbacks.Callback):
     networks : list of ndarray of bool
         For every snapshot, which of its networks are members (finite).
     failed : dict
-        ``{network: snapshot index}`` of the networks that failed in this run: they
-        are not members from that snapshot of the run on.
+        ``{network: snapshot index}`` of the networks that failed in this run while
+        others were left: they are not members from that snapshot of the run on.
+    last_networks : list of int
+        The networks left when the last ones failed together (``"weights"``).
     history : dict of list
         The Keras logs (loss, metrics, validation scores) of every finished cycle.
     stop_reason : None or str
@@ -75,6 +77,7 @@ class SnapshotCallback(keras.callbacks.Callback):
         self.snapshots = []
         self.networks = []
         self.failed = {}
+        self.last_networks = []
         self.history = defaultdict(list)
         self.stop_reason = None
         self.stop_value = None
@@ -125,6 +128,8 @@ class SnapshotCallback(keras.callbacks.Callback):
             known = self.networks[-1] if self.networks else ~self._failed_before
             members = np.logical_and.reduce(finite) & known
         if not members.any():
+            if self.n_networks > 1:  # the networks that were left, named in the warning
+                self.last_networks = [int(n) for n in np.flatnonzero(known)]
             self._stop("weights")
             return
         known = self.networks[-1] if self.networks else ~self._failed_before
