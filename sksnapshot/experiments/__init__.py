@@ -12,10 +12,12 @@
   :func:`load_dataset`), the Bayes classifier of Gaussian blobs (:func:`bayes_posterior`,
   :func:`bayes_accuracy`), the baselines (:func:`independent_ensemble`,
   :func:`compare_estimators`), per-snapshot scores (:func:`snapshot_scores`,
-  :func:`regression_snapshot_scores`) and the result files (:func:`save_reference`,
-  :func:`save_compare`).
+  :func:`regression_snapshot_scores`), the calibration scores of class probabilities
+  (:func:`brier_score`, :func:`expected_calibration_error`) and the result files
+  (:func:`save_reference`, :func:`save_compare`).
 """
 
+from .._inspection import brier_score, expected_calibration_error
 from ._bayes import bayes_accuracy, bayes_posterior
 from ._compare import CompareResult, run_compare
 from ._datasets import (
@@ -52,9 +54,11 @@ __all__ = [
     "ReferenceResult",
     "bayes_accuracy",
     "bayes_posterior",
+    "brier_score",
     "compare_estimators",
     "dataset_task",
     "estimator_label",
+    "expected_calibration_error",
     "friedman1_mean",
     "independent_ensemble",
     "load_dataset",
