@@ -3,7 +3,8 @@
 Every estimator is evaluated with ``cross_validate`` on the same repeated K folds
 (stratified for classification), so the comparison is paired fold by fold. The score of
 a fold comes from one prediction call on its test rows: ``predict_proba`` for
-classification (accuracy of the most probable class and log loss), ``predict`` for
+classification (accuracy of the most probable class, log loss, Brier score and top-label
+expected calibration error), ``predict`` for
 regression (R² and RMSE); the predict time is that call's (``cross_validate``'s
 ``score_time``). What differs between the two tasks lives in :mod:`._tasks`.
 """
@@ -67,11 +68,15 @@ _VARIANT_NOTES = {
 }
 
 
-def _fold_scorer(task, on_scored):
-    """A ``cross_validate`` scorer: the task's metrics from one prediction call."""
+def _fold_scorer(task, on_scored, keep=None):
+    """A ``cross_validate`` scorer: the task's metrics from one prediction call.
+
+    ``keep`` (a list) receives what the calibration figures need of every scored fold
+    (see ``CompareTask.score``).
+    """
 
     def score(estimator, X, y):
-        scores = task.score(estimator, X, y)
+        scores = task.score(estimator, X, y, keep=keep)
         on_scored()
         return scores
 
@@ -88,7 +93,9 @@ class CompareResult:
     classification, ``member_std`` for regression), the number of snapshots taken and
     used, and as lists every snapshot's and every last-k ensemble's scores.
     ``bayes_optimal`` has one dict per fold of the datasets whose Bayes-optimal
-    prediction is known (``friedman1``): its scores on the same test rows.
+    prediction is known (``friedman1``): its scores on the same test rows. For
+    classification, ``top_label`` pools the test folds' predictions of every estimator
+    for the reliability diagrams (not written to the JSON).
 
     Parameters
     ----------
@@ -101,12 +108,19 @@ class CompareResult:
         Seconds the whole comparison took.
     bayes_optimal : list of dict, default=[]
         One row per fold of the datasets whose Bayes-optimal prediction is known.
+    top_label : dict, default={}
+        Classification: ``top_label[dataset][estimator]`` is ``(confidence, correct)``,
+        two ndarrays of shape (n_predictions,): the top-label confidence of every test
+        row of every fold whose fit succeeded (the out-of-fold predictions, pooled) and
+        whether its most probable class is right (see
+        :func:`~sksnapshot._inspection.top_label`). Empty for regression.
     """
 
     settings: dict
     folds: list
     wall_time: float
     bayes_optimal: list = field(default_factory=list)
+    top_label: dict = field(default_factory=dict, repr=False)
 
     @property
     def task(self):
@@ -577,8 +591,8 @@ def run_compare(
         Keys of ``COMPARE_ESTIMATORS[task]``; ``None`` means ``DEFAULT_ESTIMATORS[task]``.
     task : {"classification", "regression"}, default="classification"
         Classification: ``SnapshotEnsembleClassifier`` against classifiers, stratified
-        folds, accuracy and log loss. Regression: ``SnapshotEnsembleRegressor`` against
-        regressors, plain K-fold, R² and RMSE.
+        folds, accuracy, log loss, Brier score and top-label ECE. Regression:
+        ``SnapshotEnsembleRegressor`` against regressors, plain K-fold, R² and RMSE.
     n_splits : int, default=5
         Folds of the K-fold.
     n_repeats : int, default=1
@@ -632,7 +646,7 @@ def run_compare(
     }
     cost_total = sum(sum(c.values()) for c in cost.values())
     tracker = Progress(cost_total, stream=progress, enabled=progress is not None)
-    folds, bayes_optimal = [], []
+    folds, bayes_optimal, pooled = [], [], {}
     start = time.perf_counter()
     if any(name in _NETWORKS for name in models):
         _warm_up(task, spec, *next(iter(data.values())))
@@ -652,9 +666,14 @@ def run_compare(
                     tracker.start(f"{where} · fold {count[0] + 1}/{n_folds}")
 
             tracker.start(f"{where} · fold 1/{n_folds}")
+            kept = []
             cv_result, error = _cross_validate(
-                model, X, y, cv, _fold_scorer(spec, scored), name in SNAPSHOT_ESTIMATORS
+                model, X, y, cv, _fold_scorer(spec, scored, kept), name in SNAPSHOT_ESTIMATORS
             )
+            if kept:
+                pooled.setdefault(dataset, {})[name] = tuple(
+                    np.concatenate(part) for part in zip(*kept, strict=True)
+                )
             tests = [test for _, test in cv.split(X, y)]  # the folds cross_validate used
             if count[0] < n_folds:
                 failed = n_folds - count[0]
@@ -699,7 +718,7 @@ def run_compare(
         "quick": quick,
         "snapshot_params": snapshot_params,
     }
-    return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal)
+    return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal, pooled)
 
 
 def _cross_validate(model, X, y, cv, scorer, keep_estimators):
