@@ -34,6 +34,7 @@ __all__ = [
     "snapshot_outputs",
     "stack_scores",
     "top_label",
+    "top_label_ece",
     "unwrap",
     "valid_members",
 ]
@@ -305,12 +306,32 @@ def expected_calibration_error(y, classes, proba, n_bins=15):
     >>> round(expected_calibration_error(y, np.array([0, 1]), proba), 3)  # 0.5*0.4 + 0.5*0.4
     0.4
     """
-    if int(n_bins) < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins}.")
-    n_bins = int(n_bins)
-    confidence, correct = top_label(y, classes, proba)
+    return top_label_ece(*top_label(y, classes, proba), n_bins=n_bins)
+
+
+def top_label_ece(confidence, correct, n_bins=15):
+    """The top-label ECE of :func:`expected_calibration_error` from :func:`top_label`'s output.
+
+    Parameters
+    ----------
+    confidence : array-like of shape (n_samples,)
+        Top-label confidences, in [0, 1].
+    correct : array-like of shape (n_samples,)
+        Whether each row's top label is right.
+    n_bins : int, default=15
+        Number of equal-width confidence bins.
+
+    Returns
+    -------
+    ece : float
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.searchsorted(edges[1:-1], confidence)
+    # Per bin, n_bin * |accuracy - mean confidence| = |sum of (correct - confidence)|.
     gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)
     return float(np.sum(np.abs(gap)) / len(confidence))
 

@@ -532,7 +532,7 @@ class CompareResult:
             for ours in dict.fromkeys(g["of"] for g in dataset_gains):
                 lines.append(
                     f"  paired gain of the {self.label(ours)}, over folds: mean ± std  "
-                    f"won/tied/lost ({' and '.join(worse)}: negative is better)"
+                    f"won/tied/lost ({_words(worse)}: negative is better)"
                 )
                 for gain in (g for g in dataset_gains if g["of"] == ours):
                     over = (
@@ -540,10 +540,27 @@ class CompareResult:
                         if gain["over"] == "final_snapshot"
                         else self.label(gain["over"])
                     )
-                    scores = "   ".join(f"{m.label} {_gain_text(gain[m.key])}" for m in metrics)
-                    lines.append(f"    over {over:<{width}} {scores}")
+                    lines += _gain_lines(f"    over {over:<{width}} ", gain, metrics)
         lines += ["", f"Wall time {self.wall_time:.0f} s."]
         return "\n".join(lines)
+
+
+def _words(labels):
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels)
+
+
+def _gain_lines(start, gain, metrics, per_line=2):
+    """The paired gains of every metric, ``per_line`` metrics a line, aligned in columns.
+
+    The first line starts with ``start``; the others are indented as far.
+    """
+    width = max(len(m.label) for m in metrics) if len(metrics) > per_line else 0
+    cells = [f"{m.label:<{width}} {_gain_text(gain[m.key]):<24}" for m in metrics]
+    return [
+        (start if i == 0 else " " * len(start)) + "   ".join(cells[i : i + per_line]).rstrip()
+        for i in range(0, len(cells), per_line)
+    ]
 
 
 def _gain_text(gain):
