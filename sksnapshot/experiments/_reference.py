@@ -147,12 +147,14 @@ class ReferenceResult:
         Test log loss of every snapshot on its own, oldest first.
     ensemble_log_loss : ndarray of shape (n_seeds, n_snapshots)
         Test log loss of the ensemble of the last k snapshots (column ``k - 1``).
-    member_brier, ensemble_brier, member_ece, ensemble_ece : ndarray of shape \\
-            (n_seeds, n_snapshots)
-        The same for the Brier score and the top-label ECE.
-    single_accuracy, single_log_loss, single_brier, single_ece : ndarray of shape \\
-            (n_seeds,)
-        Test scores of the single network trained with the same budget.
+    member_brier, ensemble_brier : ndarray of shape (n_seeds, n_snapshots)
+        The same for the Brier score.
+    member_ece, ensemble_ece : ndarray of shape (n_seeds, n_snapshots)
+        The same for the top-label ECE.
+    single_accuracy, single_log_loss : ndarray of shape (n_seeds,)
+        Test accuracy and log loss of the single network trained with the same budget.
+    single_brier, single_ece : ndarray of shape (n_seeds,)
+        Its Brier score and top-label ECE.
     disagreement : ndarray of shape (n_seeds,)
         Disagreement of the members on the test rows (see :func:`member_disagreement`).
     fit_time, single_fit_time : ndarray of shape (n_seeds,)
