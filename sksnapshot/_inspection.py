@@ -232,6 +232,7 @@ def brier_score(y, classes, proba):
     Returns
     -------
     brier : float
+        The Brier score, between 0 and 2.
 
     Examples
     --------
@@ -295,6 +296,7 @@ def expected_calibration_error(y, classes, proba, n_bins=15):
     Returns
     -------
     ece : float
+        The top-label expected calibration error, between 0 and 1.
 
     Examples
     --------
@@ -324,6 +326,7 @@ def top_label_ece(confidence, correct, n_bins=15):
     Returns
     -------
     ece : float
+        The top-label expected calibration error, between 0 and 1.
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
