@@ -5,8 +5,10 @@ snapshot ensemble inside a fitted ``Pipeline`` or ``TransformedTargetRegressor``
 (:func:`unwrap`), the outputs of every snapshot and of every ensemble of the last k
 (:func:`snapshot_outputs`; with several networks per snapshot, every network's own
 last-k ensemble, :func:`one_network_last_k`), and scoring stacks of such outputs
-(:func:`stack_scores`, :func:`grid_scores`, :func:`proba_scores`). It reads only public
-estimator methods and fitted attributes.
+(:func:`stack_scores`, :func:`grid_scores`, :func:`proba_scores`; among the scores, the
+Brier score :func:`brier_score` and the top-label expected calibration error
+:func:`expected_calibration_error`). It reads only public estimator methods and fitted
+attributes.
 """
 
 import warnings
@@ -14,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.metrics import log_loss, r2_score, root_mean_squared_error
+from sklearn.metrics import brier_score_loss, log_loss, r2_score, root_mean_squared_error
 from sklearn.pipeline import Pipeline
 
 __all__ = [
@@ -22,13 +24,17 @@ __all__ = [
     "Unwrapped",
     "accuracy",
     "averages_outputs",
+    "brier_score",
     "curve_scores",
+    "expected_calibration_error",
     "grid_scores",
     "one_network_last_k",
     "prediction_scores",
     "proba_scores",
     "snapshot_outputs",
     "stack_scores",
+    "top_label",
+    "top_label_ece",
     "unwrap",
     "valid_members",
 ]
@@ -205,8 +211,140 @@ def _log_loss(y, classes, proba):
     return log_loss(y, proba, labels=classes)
 
 
+def brier_score(y, classes, proba):
+    """Brier score of class probabilities: squared errors summed over classes, mean over rows.
+
+    ``mean_i sum_c (proba[i, c] - [y_i == classes[c]]) ** 2``, between 0 (certain and
+    right) and 2 (certain and wrong); lower is better. This is scikit-learn's
+    multiclass ``brier_score_loss`` (``scale_by_half=False``), used for binary problems
+    too: there it is twice the usual binary Brier score ``mean_i (p_i - y_i) ** 2``, so
+    that every problem has the same definition.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The true labels.
+    classes : ndarray of shape (n_classes,)
+        The classes of the probabilities' columns.
+    proba : ndarray of shape (n_samples, n_classes)
+        Class probabilities.
+
+    Returns
+    -------
+    brier : float
+        The Brier score, between 0 and 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksnapshot.experiments import brier_score
+    >>> proba = np.array([[0.8, 0.2], [0.4, 0.6]])
+    >>> round(brier_score(np.array([0, 0]), np.array([0, 1]), proba), 3)  # (0.08 + 0.72) / 2
+    0.4
+    """
+    return float(brier_score_loss(y, proba, labels=classes, scale_by_half=False))
+
+
+def top_label(y, classes, proba):
+    """The top-label confidence of every row and whether its top label is right.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The true labels.
+    classes : ndarray of shape (n_classes,)
+        The classes of the probabilities' columns.
+    proba : ndarray of shape (n_samples, n_classes)
+        Class probabilities.
+
+    Returns
+    -------
+    confidence : ndarray of shape (n_samples,)
+        The largest probability of every row.
+    correct : ndarray of shape (n_samples,), dtype=bool
+        Whether the class of that probability is ``y``.
+    """
+    proba = np.asarray(proba)
+    return proba.max(axis=1), np.asarray(classes)[proba.argmax(axis=1)] == np.asarray(y)
+
+
+def expected_calibration_error(y, classes, proba, n_bins=15):
+    """Top-label expected calibration error (ECE) with equal-width bins.
+
+    The rows are binned by their top-label confidence ``max_c proba[i, c]`` into
+    ``n_bins`` equal-width bins of [0, 1] (bin ``b`` holds the confidences in
+    ``(b / n_bins, (b + 1) / n_bins]``, the first bin also 0: the bins of
+    ``sklearn.calibration.calibration_curve``). Then::
+
+        ECE = sum over bins of (n_bin / n) * |accuracy_in_bin - mean_confidence_in_bin|
+
+    where ``accuracy_in_bin`` is the fraction of the bin's rows whose most probable
+    class is right. 0 when the confidence matches the accuracy in every bin; lower is
+    better. (Guo et al., *On Calibration of Modern Neural Networks*, ICML 2017.)
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The true labels.
+    classes : ndarray of shape (n_classes,)
+        The classes of the probabilities' columns.
+    proba : ndarray of shape (n_samples, n_classes)
+        Class probabilities.
+    n_bins : int, default=15
+        Number of equal-width confidence bins.
+
+    Returns
+    -------
+    ece : float
+        The top-label expected calibration error, between 0 and 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksnapshot.experiments import expected_calibration_error
+    >>> proba = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    >>> y = np.array([0, 1, 0, 1])
+    >>> # bin of 0.9: accuracy 1/2, confidence 0.9; bin of 0.6: accuracy 1, confidence 0.6
+    >>> round(expected_calibration_error(y, np.array([0, 1]), proba), 3)  # 0.5*0.4 + 0.5*0.4
+    0.4
+    """
+    return top_label_ece(*top_label(y, classes, proba), n_bins=n_bins)
+
+
+def top_label_ece(confidence, correct, n_bins=15):
+    """The top-label ECE of :func:`expected_calibration_error` from :func:`top_label`'s output.
+
+    Parameters
+    ----------
+    confidence : array-like of shape (n_samples,)
+        Top-label confidences, in [0, 1].
+    correct : array-like of shape (n_samples,)
+        Whether each row's top label is right.
+    n_bins : int, default=15
+        Number of equal-width confidence bins.
+
+    Returns
+    -------
+    ece : float
+        The top-label expected calibration error, between 0 and 1.
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.searchsorted(edges[1:-1], confidence)
+    # Per bin, n_bin * |accuracy - mean confidence| = |sum of (correct - confidence)|.
+    gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)
+    return float(np.sum(np.abs(gap)) / len(confidence))
+
+
+def _ece(y, classes, proba):
+    return expected_calibration_error(y, classes, proba)
+
+
 #: Scores of class probabilities, by name: ``f(y, classes, proba)``.
-PROBA_METRICS = {"accuracy": accuracy, "log_loss": _log_loss}
+PROBA_METRICS = {"accuracy": accuracy, "log_loss": _log_loss, "brier": brier_score, "ece": _ece}
 
 
 def proba_scores(y, classes, proba):
@@ -234,7 +372,7 @@ def stack_scores(y, outputs, metric, classes=None):
     outputs : array-like of shape (n_sets, n_samples, ...)
         Class probabilities (``metric`` in :data:`PROBA_METRICS`, with ``classes``) or
         predictions (``"r2"``, ``"rmse"``).
-    metric : {"accuracy", "log_loss", "r2", "rmse"}
+    metric : {"accuracy", "log_loss", "brier", "ece", "r2", "rmse"}
         The score.
     classes : ndarray of shape (n_classes,), default=None
         The classes of the probabilities' columns.
@@ -259,7 +397,7 @@ def grid_scores(y, outputs, metric, classes=None):
     outputs : array-like of shape (n_snapshots, n_networks, n_samples, ...)
         As :func:`snapshot_outputs` with ``by_network=True`` or
         :func:`one_network_last_k` give them; NaN outputs are not scored.
-    metric : {"accuracy", "log_loss", "r2", "rmse"}
+    metric : {"accuracy", "log_loss", "brier", "ece", "r2", "rmse"}
         The score (see :func:`stack_scores`).
     classes : ndarray of shape (n_classes,), default=None
         The classes of the probabilities' columns.
@@ -300,7 +438,7 @@ def curve_scores(y, members, last_k, metric, classes=None, *, one_network=True):
         As :func:`snapshot_outputs` gives them with ``by_network=True``.
     last_k : ndarray of shape (n_snapshots, n_samples, ...)
         The ensembles of the last k snapshots, as :func:`snapshot_outputs` gives them.
-    metric : {"accuracy", "log_loss", "r2", "rmse"}
+    metric : {"accuracy", "log_loss", "brier", "ece", "r2", "rmse"}
         The score (see :func:`stack_scores`).
     classes : ndarray of shape (n_classes,), default=None
         The classes of the probabilities' columns.

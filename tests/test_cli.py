@@ -61,6 +61,21 @@ def test_reference_is_the_default_command_and_writes_its_results(tmp_path, capsy
     assert (out / "reference.txt").read_text().strip() in table
     _assert_png(out / "learning_rate.png")
     _assert_png(out / "ensemble_curve.png")
+    _assert_png(out / "reliability.png")
+    # The calibration scores: in the table, the per-k and per-seed CSVs and the JSON.
+    assert re.search(r"\n +accuracy +log loss +Brier +top-label ECE\n", table)
+    assert re.search(r"\n    top-label ECE +[+-]\d\.\d{4} ± \d\.\d{4} +\d+/\d+/\d+", table)
+    assert {"ensemble_brier_mean", "snapshot_ece_std"} <= set(per_k[0])
+    assert per_k[0]["snapshot_ece_mean"] == per_k[0]["ensemble_ece_mean"]  # k = 1
+    seeds = _rows(out / "reference_seeds.csv")
+    assert {"ensemble_brier", "final_snapshot_ece", "single_model_ece"} <= set(seeds[0])
+    assert 0 <= float(seeds[0]["ensemble_ece"]) <= 1 and 0 <= float(seeds[0]["single_model_brier"])
+    assert set(data["summary"]["gain_over_single_model"]) == {
+        "accuracy",
+        "log_loss",
+        "brier",
+        "ece",
+    }
 
 
 def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
@@ -106,8 +121,21 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     assert snapshot_fold["last_k_accuracy"][0] == snapshot_fold["final_snapshot_accuracy"]
     assert snapshot_fold["last_k_accuracy"][-1] == snapshot_fold["accuracy"]
     assert "ensembles of its last k" in table
-    for name in ("accuracy", "log_loss", "fit_time", "predict_time"):
+    for name in ("accuracy", "log_loss", "brier", "ece", "fit_time", "predict_time"):
         _assert_png(out / f"compare_{name}.png")
+    _assert_png(out / "compare_reliability_wine.png")
+    # Brier and top-label ECE: columns of the table, the CSVs and the paired gains.
+    assert re.search(r"accuracy +log loss +Brier +top-label ECE +fit time", table)
+    assert "(log loss, Brier and top-label ECE: negative is better)" in table
+    assert re.search(r"\n {20,}Brier +[+-]\d\.\d{4} ± \d\.\d{4} +\d/\d/\d +top-label ECE", table)
+    for row in summary:
+        assert 0 <= float(row["brier_mean"]) <= 2 and 0 <= float(row["ece_mean"]) <= 1
+    assert {"brier_mean", "brier_won", "ece_lost"} <= set(gains[0])
+    assert {"brier", "ece", "final_snapshot_ece"} <= set(folds[0])
+    # Per-snapshot scores of the new metrics: the last-k ensemble at k = M is predict_proba.
+    assert len(snapshot_fold["last_k_ece"]) == len(snapshot_fold["member_brier"]) == 3
+    assert snapshot_fold["last_k_ece"][-1] == pytest.approx(snapshot_fold["ece"], abs=1e-6)
+    assert snapshot_fold["last_k_brier"][0] == snapshot_fold["final_snapshot_brier"]
 
 
 @pytest.mark.parametrize(

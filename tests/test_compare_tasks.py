@@ -133,10 +133,15 @@ def test_regression_snapshot_scores_are_in_the_target_units():
 
 # -- paired gains on a constructed result ---------------------------------------------
 def _constructed(task):
-    """Three folds of one dataset with scores chosen by hand (higher-better, lower-better)."""
+    """Three folds of one dataset with scores chosen by hand (higher-better, lower-better).
+
+    Every lower-is-better metric of the task (classification: log loss, Brier and ECE)
+    gets the same scores.
+    """
     spec = TASKS[task]
     dataset = task_datasets(task)[0]
-    better, worse = (m.key for m in spec.metrics)
+    better, *lower = (m.key for m in spec.metrics)
+    worse = lower[0]
     scores = {
         "snapshot": ([0.5, 0.4, 0.6], [50.0, 55.0, 45.0]),
         "snapshot_weights": ([0.48, 0.41, 0.6], [51.0, 54.0, 45.0]),
@@ -151,7 +156,7 @@ def _constructed(task):
                 "estimator": name,
                 "fold": fold,
                 better: high[fold],
-                worse: low[fold],
+                **dict.fromkeys(lower, low[fold]),
                 "fit_time": 1.0,
                 "predict_time": 0.1,
             }
@@ -159,12 +164,12 @@ def _constructed(task):
                 n = 2 if fold == 2 else 3  # the last fold stopped after 2 cycles
                 row |= {
                     f"final_snapshot_{better}": finals[0][fold],
-                    f"final_snapshot_{worse}": finals[1][fold],
+                    **{f"final_snapshot_{key}": finals[1][fold] for key in lower},
                     spec.spread_key: 0.1 * (fold + 1),
                     "n_snapshots": n,
                     "n_members": n,
                     f"last_k_{better}": [finals[0][fold], 0.0, high[fold]][:n],
-                    f"last_k_{worse}": [finals[1][fold], 0.0, low[fold]][:n],
+                    **{f"last_k_{key}": [finals[1][fold], 0.0, low[fold]][:n] for key in lower},
                 }
             folds.append(row)
     settings = {
@@ -207,6 +212,10 @@ def test_gains_on_a_constructed_result(task):
     assert (high["won"], high["tied"], high["lost"]) == (2, 0, 1)
     low = gains["snapshot_weights", "final_snapshot"][worse]
     assert (low["won"], low["tied"], low["lost"]) == (2, 0, 1)
+    # The other lower-is-better metrics (Brier, ECE) have the same scores, so the same gains.
+    for pair, gain in gains.items():
+        for key in (m.key for m in result.metrics if not m.higher_is_better):
+            assert gain[key] == gain[worse], (pair, key)
     # The table says where training stopped early; a fold counts for the k it reached.
     table = result.format_table()
     assert "training stopped early" in table and "in 1 of 3 folds" in table
@@ -353,6 +362,8 @@ def test_cli_regression_quick_writes_table_csv_json_and_figures(tmp_path, capsys
     )
     for name in ("r2", "rmse", "fit_time", "predict_time"):
         _assert_png(out / f"compare_{name}.png")
+    assert not list(out.glob("compare_reliability_*"))  # classification only
+    assert not list(out.glob("compare_ece*")) and "ECE" not in table
 
 
 def test_cli_infers_the_task_from_the_datasets(tmp_path, capsys):
@@ -453,6 +464,22 @@ def test_compare_snapshot_networks_against_the_true_ensemble(tmp_path):
         "over true ensemble of 3 networks",
     ):
         assert text in table, text
+    for row in rows:
+        grid = np.array(row["network_member_brier"], dtype=float)
+        assert grid.shape == (3, 4)
+        np.testing.assert_allclose(row["member_brier"], grid.mean(axis=1))
+        assert row["last_k_brier"][-1] == pytest.approx(row["brier"], rel=1e-5)
+        assert row["one_network_ece"] == row["one_network_last_k_ece"][-1]
+    # The out-of-fold predictions pooled: every row of wine once (2 folds, 1 repeat).
+    pooled = result.top_label["wine"]
+    assert set(pooled) == set(names)
+    for name in names:
+        confidence, right = pooled[name]
+        assert confidence.shape == right.shape == (178,)
+        assert np.all((confidence >= 1 / 3) & (confidence <= 1))
+        accuracy = np.mean([r["accuracy"] for r in result.folds if r["estimator"] == name])
+        assert np.mean(right) == pytest.approx(accuracy, abs=0.5 / 178)  # folds of 89 rows
     paths, _ = save_compare(result, tmp_path)
     assert len(_rows(tmp_path / "compare_folds.csv")) == 8
     _assert_png(tmp_path / "compare_accuracy.png")
+    _assert_png(tmp_path / "compare_reliability_wine.png")

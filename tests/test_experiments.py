@@ -9,11 +9,14 @@ from sklearn.base import clone
 from sklearn.datasets import make_blobs
 
 from sksnapshot import SnapshotEnsembleClassifier
+from sksnapshot._inspection import grid_scores, stack_scores, top_label, top_label_ece
 from sksnapshot.experiments import (
     COMPARE_DATASETS,
     bayes_accuracy,
     bayes_posterior,
+    brier_score,
     compare_estimators,
+    expected_calibration_error,
     independent_ensemble,
     load_dataset,
     member_disagreement,
@@ -162,6 +165,82 @@ def test_paired_gain_and_mean_std():
     assert format_mean_std([-1e-9, 1e-9 - 1e-12]) == "0.000 ± 0.000"
 
 
+# -- calibration scores -----------------------------------------------------------------
+def test_brier_score_by_hand():
+    classes = np.array(["a", "b", "c"])
+    proba = np.array([[0.2, 0.7, 0.1], [0.5, 0.5, 0.0], [0.6, 0.3, 0.1]])
+    y = np.array(["b", "a", "c"])
+    # (0.04 + 0.09 + 0.01), (0.25 + 0.25 + 0), (0.36 + 0.09 + 0.81): mean of the sums.
+    assert brier_score(y, classes, proba) == pytest.approx((0.14 + 0.5 + 1.26) / 3)
+    # A class missing from y still counts (its column's squared probabilities).
+    assert brier_score(y[:2], classes, proba[:2]) == pytest.approx((0.14 + 0.5) / 2)
+    # Binary: summed over both classes, twice the usual binary Brier score.
+    binary = np.array([[0.8, 0.2], [0.8, 0.2]])
+    assert brier_score(np.array([0, 1]), np.array([0, 1]), binary) == pytest.approx(
+        (0.08 + 1.28) / 2
+    )
+
+
+def _six_rows():
+    """Six rows of three classes: top-label confidences 0.95, 0.95, 0.5, 0.5, 0.38, 0.36."""
+    proba = np.array(
+        [
+            [0.95, 0.03, 0.02],  # right
+            [0.02, 0.95, 0.03],  # wrong
+            [0.5, 0.3, 0.2],  # right
+            [0.3, 0.5, 0.2],  # right
+            [0.38, 0.32, 0.30],  # wrong
+            [0.30, 0.34, 0.36],  # right
+        ]
+    )
+    return np.array([0, 0, 0, 1, 2, 2]), np.array([0, 1, 2]), proba
+
+
+def test_expected_calibration_error_by_hand():
+    y, classes, proba = _six_rows()
+    confidence, correct = top_label(y, classes, proba)
+    np.testing.assert_allclose(confidence, [0.95, 0.95, 0.5, 0.5, 0.38, 0.36])
+    np.testing.assert_array_equal(correct, [True, False, True, True, False, True])
+    # 15 bins of width 1/15: {0.95, 0.95} accuracy 1/2, {0.5, 0.5} accuracy 1,
+    # {0.38, 0.36} (both in (1/3, 2/5]) accuracy 1/2.
+    hand = (2 * abs(0.5 - 0.95) + 2 * abs(1 - 0.5) + 2 * abs(0.5 - 0.37)) / 6
+    assert expected_calibration_error(y, classes, proba) == pytest.approx(hand)
+    assert hand == pytest.approx(0.36)
+    # One bin: |accuracy - mean confidence| over all rows.
+    one = abs(4 / 6 - np.mean([0.95, 0.95, 0.5, 0.5, 0.38, 0.36]))
+    assert expected_calibration_error(y, classes, proba, n_bins=1) == pytest.approx(one)
+    # 0.36 and 0.38 split with 25 bins of width 0.04: (0.32, 0.36] and (0.36, 0.40].
+    split = (2 * 0.45 + 2 * 0.5 + abs(0 - 0.38) + abs(1 - 0.36)) / 6
+    assert expected_calibration_error(y, classes, proba, n_bins=25) == pytest.approx(split)
+    assert top_label_ece(confidence, correct) == expected_calibration_error(y, classes, proba)
+
+
+def test_expected_calibration_error_of_calibrated_predictions_is_zero():
+    # Confidence 0.75 on 4 rows with 3 right, 1.0 on 2 rows both right.
+    proba = np.array([[0.75, 0.25]] * 4 + [[0.0, 1.0]] * 2)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert expected_calibration_error(y, np.array([0, 1]), proba) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("n_bins", [0, -3, 2.5, True])
+def test_expected_calibration_error_refuses_a_bad_number_of_bins(n_bins):
+    y, classes, proba = _six_rows()
+    with pytest.raises(ValueError, match="n_bins must be a positive integer"):
+        expected_calibration_error(y, classes, proba, n_bins=n_bins)
+
+
+def test_stack_and_grid_scores_of_the_calibration_metrics():
+    y, classes, proba = _six_rows()
+    flipped = proba[:, ::-1]
+    stack = np.array([proba, flipped])
+    for metric, scorer in (("brier", brier_score), ("ece", expected_calibration_error)):
+        hand = [scorer(y, classes, proba), scorer(y, classes, flipped)]
+        np.testing.assert_allclose(stack_scores(y, stack, metric, classes), hand)
+        grid = np.array([[proba, np.full_like(proba, np.nan)], [flipped, proba]])
+        expected = [[hand[0], np.nan], [hand[1], hand[0]]]
+        np.testing.assert_allclose(grid_scores(y, grid, metric, classes), expected)
+
+
 def test_member_disagreement():
     one_hot = np.eye(2)
     members = np.array([one_hot[[0, 0, 1, 1]], one_hot[[0, 1, 1, 1]], one_hot[[1, 1, 1, 1]]])
@@ -207,6 +286,38 @@ def test_run_reference_small(tmp_path):
     assert stream.getvalue().count("\n") == 4  # one line per fit
     table = result.format_table()
     assert "ensemble of last k" in table and "Bayes-optimal" in table
+    # Brier and top-label ECE, by hand from the first seed's models on the test rows.
+    problem = reference_problem()
+    X, y = problem.X_test, problem.y_test
+    for model, brier, ece in (
+        (result.estimator, result.ensemble_brier[0, -1], result.ensemble_ece[0, -1]),
+        (result.single_estimator, result.single_brier[0], result.single_ece[0]),
+    ):
+        proba = model.predict_proba(X)
+        assert brier == pytest.approx(np.mean(np.sum((proba - np.eye(3)[y]) ** 2, axis=1)))
+        confidence, right = proba.max(axis=1), proba.argmax(axis=1) == y
+        bins = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14)
+        gaps = [abs(np.sum(right[bins == b] - confidence[bins == b])) for b in range(15)]
+        assert ece == pytest.approx(np.sum(gaps) / len(y))
+    scaler, network = result.estimator[:-1], result.estimator[-1]  # scale=True
+    final = network.member_predict_proba(scaler.transform(X))[-1]
+    final_ece = expected_calibration_error(y, np.arange(3), final)
+    assert result.member_ece[0, -1] == pytest.approx(final_ece)
+    np.testing.assert_array_equal(result.ensemble_brier[:, 0], result.member_brier[:, -1])
+    assert result.single_ece.shape == (2,) and result.ensemble_ece.shape == (2, m)
+    assert rows[0]["ensemble_ece_mean"] == pytest.approx(result.ensemble_ece[:, 0].mean())
+    gain = summary["gain_over_single_model"]["brier"]
+    diff = result.ensemble_brier[:, -1] - result.single_brier
+    assert gain["mean"] == pytest.approx(np.mean(diff))
+    final_ece = summary["final_snapshot"]["ece"]["mean"]
+    assert final_ece == pytest.approx(result.member_ece[:, -1].mean())
+    for text in ("Brier", "top-label ECE", "15 equal-width confidence bins"):
+        assert text in table, text
+    # The reliability diagram's data: the test rows of both seeds, pooled.
+    confidence, right = result.top_label["snapshot"]
+    assert confidence.shape == right.shape == (2 * len(y),)
+    assert np.mean(right) == pytest.approx(result.ensemble_accuracy[:, -1].mean())
+    assert np.mean(result.top_label["single"][1]) == pytest.approx(result.single_accuracy.mean())
 
 
 def test_run_reference_with_two_networks():

@@ -12,10 +12,14 @@
   :func:`load_dataset`), the Bayes classifier of Gaussian blobs (:func:`bayes_posterior`,
   :func:`bayes_accuracy`), the baselines (:func:`independent_ensemble`,
   :func:`compare_estimators`), per-snapshot scores (:func:`snapshot_scores`,
-  :func:`regression_snapshot_scores`) and the result files (:func:`save_reference`,
-  :func:`save_compare`).
+  :func:`regression_snapshot_scores`), the calibration scores of class probabilities
+  (:func:`brier_score`, :func:`expected_calibration_error`) and the result files
+  (:func:`save_reference`, :func:`save_compare`).
 """
 
+# Calibration scores of class probabilities (not listed in docs/api.rst yet: not in __all__).
+from .._inspection import brier_score as brier_score
+from .._inspection import expected_calibration_error as expected_calibration_error
 from ._bayes import bayes_accuracy, bayes_posterior
 from ._compare import CompareResult, run_compare
 from ._datasets import (

@@ -3,7 +3,8 @@
 Every estimator is evaluated with ``cross_validate`` on the same repeated K folds
 (stratified for classification), so the comparison is paired fold by fold. The score of
 a fold comes from one prediction call on its test rows: ``predict_proba`` for
-classification (accuracy of the most probable class and log loss), ``predict`` for
+classification (accuracy of the most probable class, log loss, Brier score and top-label
+expected calibration error), ``predict`` for
 regression (R² and RMSE); the predict time is that call's (``cross_validate``'s
 ``score_time``). What differs between the two tasks lives in :mod:`._tasks`.
 """
@@ -67,11 +68,15 @@ _VARIANT_NOTES = {
 }
 
 
-def _fold_scorer(task, on_scored):
-    """A ``cross_validate`` scorer: the task's metrics from one prediction call."""
+def _fold_scorer(task, on_scored, keep=None):
+    """A ``cross_validate`` scorer: the task's metrics from one prediction call.
+
+    ``keep`` (a list) receives what the calibration figures need of every scored fold
+    (see ``CompareTask.score``).
+    """
 
     def score(estimator, X, y):
-        scores = task.score(estimator, X, y)
+        scores = task.score(estimator, X, y, keep=keep)
         on_scored()
         return scores
 
@@ -88,7 +93,9 @@ class CompareResult:
     classification, ``member_std`` for regression), the number of snapshots taken and
     used, and as lists every snapshot's and every last-k ensemble's scores.
     ``bayes_optimal`` has one dict per fold of the datasets whose Bayes-optimal
-    prediction is known (``friedman1``): its scores on the same test rows.
+    prediction is known (``friedman1``): its scores on the same test rows. For
+    classification, ``top_label`` pools the test folds' predictions of every estimator
+    for the reliability diagrams (not written to the JSON).
 
     Parameters
     ----------
@@ -101,12 +108,19 @@ class CompareResult:
         Seconds the whole comparison took.
     bayes_optimal : list of dict, default=[]
         One row per fold of the datasets whose Bayes-optimal prediction is known.
+    top_label : dict, default={}
+        Classification: ``top_label[dataset][estimator]`` is ``(confidence, correct)``,
+        two ndarrays of shape (n_predictions,): the top-label confidence of every test
+        row of every fold whose fit succeeded (the out-of-fold predictions, pooled) and
+        whether its most probable class is right (see
+        :func:`~sksnapshot._inspection.top_label`). Empty for regression.
     """
 
     settings: dict
     folds: list
     wall_time: float
     bayes_optimal: list = field(default_factory=list)
+    top_label: dict = field(default_factory=dict, repr=False)
 
     @property
     def task(self):
@@ -518,7 +532,7 @@ class CompareResult:
             for ours in dict.fromkeys(g["of"] for g in dataset_gains):
                 lines.append(
                     f"  paired gain of the {self.label(ours)}, over folds: mean ± std  "
-                    f"won/tied/lost ({' and '.join(worse)}: negative is better)"
+                    f"won/tied/lost ({_words(worse)}: negative is better)"
                 )
                 for gain in (g for g in dataset_gains if g["of"] == ours):
                     over = (
@@ -526,10 +540,27 @@ class CompareResult:
                         if gain["over"] == "final_snapshot"
                         else self.label(gain["over"])
                     )
-                    scores = "   ".join(f"{m.label} {_gain_text(gain[m.key])}" for m in metrics)
-                    lines.append(f"    over {over:<{width}} {scores}")
+                    lines += _gain_lines(f"    over {over:<{width}} ", gain, metrics)
         lines += ["", f"Wall time {self.wall_time:.0f} s."]
         return "\n".join(lines)
+
+
+def _words(labels):
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels)
+
+
+def _gain_lines(start, gain, metrics, per_line=2):
+    """The paired gains of every metric, ``per_line`` metrics a line, aligned in columns.
+
+    The first line starts with ``start``; the others are indented as far.
+    """
+    width = max(len(m.label) for m in metrics) if len(metrics) > per_line else 0
+    cells = [f"{m.label:<{width}} {_gain_text(gain[m.key]):<24}" for m in metrics]
+    return [
+        (start if i == 0 else " " * len(start)) + "   ".join(cells[i : i + per_line]).rstrip()
+        for i in range(0, len(cells), per_line)
+    ]
 
 
 def _gain_text(gain):
@@ -577,8 +608,8 @@ def run_compare(
         Keys of ``COMPARE_ESTIMATORS[task]``; ``None`` means ``DEFAULT_ESTIMATORS[task]``.
     task : {"classification", "regression"}, default="classification"
         Classification: ``SnapshotEnsembleClassifier`` against classifiers, stratified
-        folds, accuracy and log loss. Regression: ``SnapshotEnsembleRegressor`` against
-        regressors, plain K-fold, R² and RMSE.
+        folds, accuracy, log loss, Brier score and top-label ECE. Regression:
+        ``SnapshotEnsembleRegressor`` against regressors, plain K-fold, R² and RMSE.
     n_splits : int, default=5
         Folds of the K-fold.
     n_repeats : int, default=1
@@ -632,7 +663,7 @@ def run_compare(
     }
     cost_total = sum(sum(c.values()) for c in cost.values())
     tracker = Progress(cost_total, stream=progress, enabled=progress is not None)
-    folds, bayes_optimal = [], []
+    folds, bayes_optimal, pooled = [], [], {}
     start = time.perf_counter()
     if any(name in _NETWORKS for name in models):
         _warm_up(task, spec, *next(iter(data.values())))
@@ -652,9 +683,14 @@ def run_compare(
                     tracker.start(f"{where} · fold {count[0] + 1}/{n_folds}")
 
             tracker.start(f"{where} · fold 1/{n_folds}")
+            kept = []
             cv_result, error = _cross_validate(
-                model, X, y, cv, _fold_scorer(spec, scored), name in SNAPSHOT_ESTIMATORS
+                model, X, y, cv, _fold_scorer(spec, scored, kept), name in SNAPSHOT_ESTIMATORS
             )
+            if kept:
+                pooled.setdefault(dataset, {})[name] = tuple(
+                    np.concatenate(part) for part in zip(*kept, strict=True)
+                )
             tests = [test for _, test in cv.split(X, y)]  # the folds cross_validate used
             if count[0] < n_folds:
                 failed = n_folds - count[0]
@@ -699,7 +735,7 @@ def run_compare(
         "quick": quick,
         "snapshot_params": snapshot_params,
     }
-    return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal)
+    return CompareResult(settings, folds, time.perf_counter() - start, bayes_optimal, pooled)
 
 
 def _cross_validate(model, X, y, cv, scorer, keep_estimators):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._inspection import top_label_ece
 from ..plotting import EnsembleCurveDisplay, LearningRateDisplay
 from ._report import mean_std
 
@@ -26,8 +27,52 @@ def _figure(width=7.0, height=4.5):
     return figure, figure.subplots()
 
 
+#: Equal-width confidence bins of the reliability diagrams (those of the top-label ECE).
+_N_BINS = 15
+
+
+def _reliability(curves, title):
+    """A reliability diagram of the top label, and the confidences' histogram below it.
+
+    ``curves`` is a list of ``(label, confidence, correct)``: the top-label confidence of
+    every prediction and whether it was right (``top_label``). Binary reliability
+    (``sklearn.calibration.calibration_curve``, 15 equal-width bins) of the event "the
+    most probable class is right" against the top-label confidence: a multiclass
+    problem's calibration seen through its top label only.
+    """
+    from matplotlib.figure import Figure
+    from sklearn.calibration import calibration_curve
+
+    figure = Figure(figsize=(6.5, 7.0), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.plot([0, 1], [0, 1], "k:", label="perfectly calibrated")
+    edges = np.linspace(0.0, 1.0, _N_BINS + 1)
+    for i, (label, confidence, correct) in enumerate(curves):
+        correct = np.asarray(correct, dtype=int)
+        accuracy, mean_confidence = calibration_curve(
+            correct, confidence, n_bins=_N_BINS, pos_label=1
+        )
+        ece = top_label_ece(confidence, correct, n_bins=_N_BINS)
+        top.plot(
+            mean_confidence,
+            accuracy,
+            "o-",
+            color=f"C{i}",
+            label=f"{label} (top-label ECE {ece:.3f})",
+        )
+        bottom.hist(confidence, bins=edges, histtype="step", color=f"C{i}", linewidth=1.5)
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("fraction right (most probable class)")
+    top.legend(loc="lower right", fontsize="small")
+    top.set_title(title, fontsize="medium")
+    bottom.set_xlabel(f"top-label confidence (largest probability), {_N_BINS} equal-width bins")
+    bottom.set_ylabel("predictions")
+    return figure
+
+
 def reference_figures(result, out):
-    """``learning_rate.png`` and ``ensemble_curve.png`` of a :class:`ReferenceResult`."""
+    """``learning_rate.png``, ``ensemble_curve.png``, ``reliability.png`` of a result."""
     out = Path(out)
     figure, ax = _figure()
     LearningRateDisplay.from_estimator(
@@ -57,6 +102,17 @@ def reference_figures(result, out):
     ax.set_title("Reference experiment: test accuracy of snapshots and ensembles")
     paths.append(out / "ensemble_curve.png")
     figure.savefig(paths[-1], dpi=100)
+
+    if result.top_label:
+        names = {"snapshot": "snapshot ensemble", "single": "single model, same budget"}
+        curves = [(names[key], *result.top_label[key]) for key in names if key in result.top_label]
+        figure = _reliability(
+            curves,
+            "Reference experiment: reliability of the top label\n"
+            f"test rows of all {len(result.seeds)} seeds pooled",
+        )
+        paths.append(out / "reliability.png")
+        figure.savefig(paths[-1], dpi=100)
     return paths
 
 
@@ -157,6 +213,10 @@ def compare_figures(result, out):
     ``r2`` and ``rmse``), then ``compare_fit_time.png`` and ``compare_predict_time.png``
     (log axes). A metric in the target's units (RMSE) gets one panel per dataset; where
     the Bayes-optimal prediction is known (``friedman1``) a dashed line marks its score.
+    For classification, one ``compare_reliability_<dataset>.png`` per dataset: the
+    reliability diagram of the top label (its out-of-fold predictions pooled over the
+    folds) of the snapshot ensemble(s), the single network and the true ensemble that
+    ran.
     """
     out = Path(out)
     paths = []
@@ -171,4 +231,19 @@ def compare_figures(result, out):
         figure = _bars(result, key, ylabel, log=True)
         paths.append(out / f"compare_{key}.png")
         figure.savefig(paths[-1], dpi=100)
+    for dataset in result.datasets:
+        pooled = result.top_label.get(dataset, {})
+        curves = [(result.label(name), *pooled[name]) for name in _RELIABILITY if name in pooled]
+        if curves:
+            figure = _reliability(
+                curves,
+                f"{dataset}: reliability of the top label\n"
+                "out-of-fold predictions of all folds pooled",
+            )
+            paths.append(out / f"compare_reliability_{dataset}.png")
+            figure.savefig(paths[-1], dpi=100)
     return paths
+
+
+#: The estimators of a comparison's reliability diagrams, when they ran.
+_RELIABILITY = ("snapshot", "snapshot_networks", "single", "true_ensemble")

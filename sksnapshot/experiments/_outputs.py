@@ -32,7 +32,9 @@ def save_reference(result, out):
 
     Files: ``reference.txt`` (the printed table), ``reference.csv`` (one row per k),
     ``reference_seeds.csv`` (one row per seed), ``reference.json`` (everything),
-    ``learning_rate.png`` and ``ensemble_curve.png`` (when matplotlib is installed).
+    ``learning_rate.png``, ``ensemble_curve.png`` and ``reliability.png`` (the
+    reliability diagram of the top label, test rows of all seeds pooled) when matplotlib
+    is installed.
 
     Parameters
     ----------
@@ -58,9 +60,11 @@ def save_compare(result, out):
     Files: ``compare.txt`` (the printed table), ``compare.csv`` (one row per dataset and
     estimator), ``compare_folds.csv`` (one row per fold), ``compare_gains.csv`` (paired
     gains of the snapshot ensembles), ``compare.json`` (everything) and, when matplotlib
-    is installed, one bar chart per metric (``compare_accuracy.png`` and
-    ``compare_log_loss.png``, or ``compare_r2.png`` and ``compare_rmse.png``),
-    ``compare_fit_time.png`` and ``compare_predict_time.png``.
+    is installed, one bar chart per metric (``compare_accuracy.png``,
+    ``compare_log_loss.png``, ``compare_brier.png`` and ``compare_ece.png``, or
+    ``compare_r2.png`` and ``compare_rmse.png``), ``compare_fit_time.png``,
+    ``compare_predict_time.png`` and, for classification, one reliability diagram per
+    dataset (``compare_reliability_<dataset>.png``).
 
     Parameters
     ----------

@@ -18,10 +18,12 @@ from sklearn.preprocessing import StandardScaler
 
 from .. import SnapshotEnsembleClassifier
 from .._inspection import (
+    PROBA_METRICS,
     averages_outputs,
     curve_scores,
     proba_scores,
     snapshot_outputs,
+    top_label,
     unwrap,
     valid_members,
 )
@@ -53,7 +55,7 @@ def member_disagreement(member_proba):
 
 
 def snapshot_scores(estimator, X, y):
-    """Accuracy and log loss of every snapshot and of the ensemble of the last k.
+    """Accuracy, log loss, Brier and ECE of every snapshot and of the ensemble of the last k.
 
     Parameters
     ----------
@@ -67,17 +69,18 @@ def snapshot_scores(estimator, X, y):
     Returns
     -------
     scores : dict of ndarray of shape (n_snapshots,) and float
-        ``member_accuracy`` and ``member_log_loss``: every snapshot alone, oldest
-        first; ``ensemble_accuracy`` and ``ensemble_log_loss``: the ensemble of the last
-        k snapshots at index k - 1; ``disagreement``: see :func:`member_disagreement`,
-        over every pair of members. For an estimator fitted with ``n_networks > 1``
-        (several members per snapshot), ``member_*`` is the mean of the scores of a
-        snapshot's networks, and the scores also hold ``network_member_accuracy`` and
-        ``network_member_log_loss`` of shape (n_snapshots, n_networks), every member
-        alone (NaN for a network that had diverged); with ``combine="members"`` and
-        ``voting="soft"`` also ``one_network_accuracy`` and ``one_network_log_loss``:
-        at index k - 1, the score of one network's ensemble of its last k snapshots,
-        averaged over the networks (what the other networks add is the difference from
+        For every score ``<s>`` of ``accuracy``, ``log_loss``, ``brier`` (see
+        :func:`brier_score`) and ``ece`` (top-label expected calibration error, see
+        :func:`expected_calibration_error`): ``member_<s>``, every snapshot alone,
+        oldest first; ``ensemble_<s>``, the ensemble of the last k snapshots at index
+        k - 1. And ``disagreement``: see :func:`member_disagreement`, over every pair
+        of members. For an estimator fitted with ``n_networks > 1`` (several members
+        per snapshot), ``member_*`` is the mean of the scores of a snapshot's networks,
+        and the scores also hold ``network_member_<s>`` of shape (n_snapshots,
+        n_networks), every member alone (NaN for a network that had diverged); with
+        ``combine="members"`` and ``voting="soft"`` also ``one_network_<s>``: at index
+        k - 1, the score of one network's ensemble of its last k snapshots, averaged
+        over the networks (what the other networks add is the difference from
         ``ensemble_*``).
 
     Examples
@@ -95,7 +98,7 @@ def snapshot_scores(estimator, X, y):
     classes = unwrap(estimator).estimator.classes_
     members, staged = snapshot_outputs(estimator, X, by_network=True)
     return _curve_dict(
-        y, members, staged, ("accuracy", "log_loss"), classes, averages_outputs(estimator)
+        y, members, staged, tuple(PROBA_METRICS), classes, averages_outputs(estimator)
     ) | {"disagreement": member_disagreement(valid_members(members))}
 
 
@@ -111,12 +114,24 @@ def _curve_dict(y, members, staged, metrics, classes, one_network):
     return scores | dict(sorted(extra.items()))
 
 
+#: The scores of the reference experiment: key, label in the table, whether higher is
+#: better (the classification metrics of ``sksnapshot compare``).
+_SCORES = (
+    ("accuracy", "accuracy", True),
+    ("log_loss", "log loss", False),
+    ("brier", "Brier", False),
+    ("ece", "top-label ECE", False),
+)
+
+
 @dataclass
 class ReferenceResult:
     """Everything measured by :func:`run_reference`.
 
     Arrays have one row per seed; ``member_*`` columns are snapshots oldest first and
-    ``ensemble_*`` column ``k - 1`` is the ensemble of the last k snapshots.
+    ``ensemble_*`` column ``k - 1`` is the ensemble of the last k snapshots. The scores
+    are the test accuracy, log loss, Brier score (:func:`brier_score`) and top-label
+    expected calibration error (``ece``, :func:`expected_calibration_error`).
 
     Parameters
     ----------
@@ -132,8 +147,14 @@ class ReferenceResult:
         Test log loss of every snapshot on its own, oldest first.
     ensemble_log_loss : ndarray of shape (n_seeds, n_snapshots)
         Test log loss of the ensemble of the last k snapshots (column ``k - 1``).
+    member_brier, ensemble_brier : ndarray of shape (n_seeds, n_snapshots)
+        The same for the Brier score.
+    member_ece, ensemble_ece : ndarray of shape (n_seeds, n_snapshots)
+        The same for the top-label ECE.
     single_accuracy, single_log_loss : ndarray of shape (n_seeds,)
         Test accuracy and log loss of the single network trained with the same budget.
+    single_brier, single_ece : ndarray of shape (n_seeds,)
+        Its Brier score and top-label ECE.
     disagreement : ndarray of shape (n_seeds,)
         Disagreement of the members on the test rows (see :func:`member_disagreement`).
     fit_time, single_fit_time : ndarray of shape (n_seeds,)
@@ -153,6 +174,13 @@ class ReferenceResult:
         test accuracy and log loss of one
         network's ensemble of its last k snapshots (column ``k - 1``), averaged over
         the networks; ``None`` with one network.
+    one_network_brier, one_network_ece : ndarray or None, default=None
+        The same for the Brier score and the top-label ECE.
+    top_label : dict, default={}
+        ``"snapshot"`` (the ensemble of all snapshots) and ``"single"`` (the single
+        model): ``(confidence, correct)``, the top-label confidence of every test row
+        of every seed and whether its most probable class is right (see
+        :func:`~sksnapshot._inspection.top_label`), for the reliability diagram.
     """
 
     settings: dict
@@ -161,8 +189,14 @@ class ReferenceResult:
     ensemble_accuracy: np.ndarray
     member_log_loss: np.ndarray
     ensemble_log_loss: np.ndarray
+    member_brier: np.ndarray
+    ensemble_brier: np.ndarray
+    member_ece: np.ndarray
+    ensemble_ece: np.ndarray
     single_accuracy: np.ndarray
     single_log_loss: np.ndarray
+    single_brier: np.ndarray
+    single_ece: np.ndarray
     disagreement: np.ndarray
     fit_time: np.ndarray
     single_fit_time: np.ndarray
@@ -173,11 +207,18 @@ class ReferenceResult:
     single_estimator: object = field(default=None, repr=False)
     one_network_accuracy: np.ndarray | None = None
     one_network_log_loss: np.ndarray | None = None
+    one_network_brier: np.ndarray | None = None
+    one_network_ece: np.ndarray | None = None
+    top_label: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_snapshots(self):
         """Number of snapshots of every run."""
         return self.member_accuracy.shape[1]
+
+    def _scores(self, prefix, key):
+        """The array ``<prefix>_<key>`` (e.g. ``member_brier``)."""
+        return getattr(self, f"{prefix}_{key}")
 
     def per_k(self):
         """One row per k: the k-th from last snapshot and the ensemble of the last k.
@@ -186,24 +227,25 @@ class ReferenceResult:
         -------
         rows : list of dict
             ``k``, ``cycle`` and the mean and std over seeds of the snapshot's and of the
-            ensemble's accuracy and log loss (with several networks, the snapshot's
-            is the mean over its networks, and one network's ensemble of its last k
-            is added: ``one_network_accuracy``, ``one_network_log_loss``).
+            ensemble's accuracy, log loss, Brier score and top-label ECE
+            (``snapshot_<score>``, ``ensemble_<score>``; with several networks, the
+            snapshot's is the mean over its networks, and one network's ensemble of its
+            last k is added: ``one_network_<score>``).
         """
         rows = []
         m = self.n_snapshots
         for k in range(1, m + 1):
             row = {"k": k, "cycle": m - k + 1}
-            columns = [
-                ("snapshot_accuracy", self.member_accuracy[:, m - k]),
-                ("ensemble_accuracy", self.ensemble_accuracy[:, k - 1]),
-                ("snapshot_log_loss", self.member_log_loss[:, m - k]),
-                ("ensemble_log_loss", self.ensemble_log_loss[:, k - 1]),
-            ]
+            columns = []
+            for key, _, _ in _SCORES:
+                columns += [
+                    (f"snapshot_{key}", self._scores("member", key)[:, m - k]),
+                    (f"ensemble_{key}", self._scores("ensemble", key)[:, k - 1]),
+                ]
             if self.one_network_accuracy is not None:
                 columns += [
-                    ("one_network_accuracy", self.one_network_accuracy[:, k - 1]),
-                    ("one_network_log_loss", self.one_network_log_loss[:, k - 1]),
+                    (f"one_network_{key}", self._scores("one_network", key)[:, k - 1])
+                    for key, _, _ in _SCORES
                 ]
             for name, values in columns:
                 row[f"{name}_mean"], row[f"{name}_std"] = map(float, mean_std(values))
@@ -216,20 +258,20 @@ class ReferenceResult:
         Returns
         -------
         rows : list of dict
-            ``seed``, the final accuracies and log losses, disagreement, fit times and
-            every snapshot's and last-k ensemble's accuracy.
+            ``seed``, the final scores (accuracy, log loss, Brier, top-label ECE) of the
+            ensemble, its final snapshot and the single model, disagreement, fit times
+            and every snapshot's and last-k ensemble's accuracy.
         """
         rows = []
         for i, seed in enumerate(self.seeds):
+            row = {"seed": seed}
+            for key, _, _ in _SCORES:
+                row[f"ensemble_{key}"] = self._scores("ensemble", key)[i, -1]
+                row[f"final_snapshot_{key}"] = self._scores("member", key)[i, -1]
+                row[f"single_model_{key}"] = self._scores("single", key)[i]
             rows.append(
-                {
-                    "seed": seed,
-                    "ensemble_accuracy": self.ensemble_accuracy[i, -1],
-                    "final_snapshot_accuracy": self.member_accuracy[i, -1],
-                    "single_model_accuracy": self.single_accuracy[i],
-                    "ensemble_log_loss": self.ensemble_log_loss[i, -1],
-                    "final_snapshot_log_loss": self.member_log_loss[i, -1],
-                    "single_model_log_loss": self.single_log_loss[i],
+                row
+                | {
                     "member_disagreement": self.disagreement[i],
                     "fit_time_s": self.fit_time[i],
                     "single_fit_time_s": self.single_fit_time[i],
@@ -245,6 +287,19 @@ class ReferenceResult:
             )
         return [{key: float(v) if key != "seed" else v for key, v in r.items()} for r in rows]
 
+    def _finals(self):
+        """The final scores of every model per seed: ``{model: {score: ndarray}}``."""
+        finals = {"ensemble": {key: self._scores("ensemble", key)[:, -1] for key, _, _ in _SCORES}}
+        if self.one_network_accuracy is not None:
+            finals["ensemble_one_network"] = {
+                key: self._scores("one_network", key)[:, -1] for key, _, _ in _SCORES
+            }
+        finals["final_snapshot"] = {
+            key: self._scores("member", key)[:, -1] for key, _, _ in _SCORES
+        }
+        finals["single_model"] = {key: self._scores("single", key) for key, _, _ in _SCORES}
+        return finals
+
     def summary(self):
         """Headline numbers: means, paired gains, the Bayes limit.
 
@@ -252,41 +307,29 @@ class ReferenceResult:
         -------
         summary : dict
             Mean and std over seeds of the ensemble's, final snapshot's and single
-            network's scores, the paired gains, disagreement, fit times and the Bayes
-            accuracies.
+            network's accuracy, log loss, Brier score and top-label ECE, the paired
+            gains, disagreement, fit times and the Bayes accuracies.
         """
 
         def stats(values):
             mean, std = mean_std(values)
             return {"mean": float(mean), "std": float(std)}
 
-        ensemble_acc, final_acc = self.ensemble_accuracy[:, -1], self.member_accuracy[:, -1]
-        ensemble_loss, final_loss = self.ensemble_log_loss[:, -1], self.member_log_loss[:, -1]
-        one_network = {}
-        if self.one_network_accuracy is not None:
-            one_network["ensemble_one_network"] = {
-                "accuracy": stats(self.one_network_accuracy[:, -1]),
-                "log_loss": stats(self.one_network_log_loss[:, -1]),
+        finals = self._finals()
+        models = {name: {key: stats(v) for key, v in got.items()} for name, got in finals.items()}
+        ensemble = finals["ensemble"]
+
+        def gains(over):
+            return {
+                key: paired_gain(ensemble[key], finals[over][key], higher_is_better=higher)
+                for key, _, higher in _SCORES
             }
+
         return {
             "n_seeds": len(self.seeds),
-            "ensemble": {"accuracy": stats(ensemble_acc), "log_loss": stats(ensemble_loss)},
-            **one_network,
-            "final_snapshot": {"accuracy": stats(final_acc), "log_loss": stats(final_loss)},
-            "single_model": {
-                "accuracy": stats(self.single_accuracy),
-                "log_loss": stats(self.single_log_loss),
-            },
-            "gain_over_final_snapshot": {
-                "accuracy": paired_gain(ensemble_acc, final_acc),
-                "log_loss": paired_gain(ensemble_loss, final_loss, higher_is_better=False),
-            },
-            "gain_over_single_model": {
-                "accuracy": paired_gain(ensemble_acc, self.single_accuracy),
-                "log_loss": paired_gain(
-                    ensemble_loss, self.single_log_loss, higher_is_better=False
-                ),
-            },
+            **models,
+            "gain_over_final_snapshot": gains("final_snapshot"),
+            "gain_over_single_model": gains("single_model"),
             "member_disagreement": stats(self.disagreement),
             "fit_time_s": {"snapshot": stats(self.fit_time), "single": stats(self.single_fit_time)},
             "bayes_accuracy_test_rows": self.bayes_accuracy,
@@ -357,39 +400,39 @@ class ReferenceResult:
                     f"{row['one_network_accuracy_std']:.3f}"
                 )
             lines.append(line)
+        finals = self._finals()
+        models = [
+            (f"ensemble of all {m} snapshots", "ensemble"),
+            *([(f"one network, all {m} snapshots", "ensemble_one_network")] if several else []),
+            ("final snapshot", "final_snapshot"),
+            ("single model, same budget", "single_model"),
+        ]
         bayes, population = self.bayes_accuracy, self.bayes_population_accuracy
+        lines += ["", f"{'':<38}" + "  ".join(f"{label:>15}" for _, label, _ in _SCORES)]
+        for label, name in models:
+            lines.append(
+                f"{label:<38}"
+                + "  ".join(f"{format_mean_std(finals[name][key]):>15}" for key, _, _ in _SCORES)
+            )
         lines += [
-            "",
-            f"{'':<38}{'accuracy':>15}  {'log loss':>15}",
-            f"{f'ensemble of all {m} snapshots':<38}"
-            f"{format_mean_std(self.ensemble_accuracy[:, -1]):>15}  "
-            f"{format_mean_std(self.ensemble_log_loss[:, -1]):>15}",
-            *(
-                [
-                    f"{f'one network, all {m} snapshots':<38}"
-                    f"{format_mean_std(self.one_network_accuracy[:, -1]):>15}  "
-                    f"{format_mean_std(self.one_network_log_loss[:, -1]):>15}"
-                ]
-                if several
-                else []
-            ),
-            f"{'final snapshot':<38}{format_mean_std(self.member_accuracy[:, -1]):>15}  "
-            f"{format_mean_std(self.member_log_loss[:, -1]):>15}",
-            f"{'single model, same budget':<38}{format_mean_std(self.single_accuracy):>15}  "
-            f"{format_mean_std(self.single_log_loss):>15}",
             f"{'Bayes-optimal, these 1000 test rows':<38}{bayes:>15.3f}",
             f"{'Bayes-optimal, population':<38}{population:>15.3f}",
+            "Brier: squared error summed over the classes, mean over rows (0 to 2).",
+            "Top-label ECE: expected calibration error of the most probable class "
+            "(15 equal-width confidence bins).",
             "",
             f"Paired gain of the ensemble over {n} seeds: mean ± std   won/tied/lost",
         ]
+        width = max(len(label) for _, label, _ in _SCORES)
         for name, key in (
             ("final snapshot", "gain_over_final_snapshot"),
             ("single model, same budget", "gain_over_single_model"),
         ):
             gain = summary[key]
             lines.append(f"  over its {name}:" if name == "final snapshot" else f"  over a {name}:")
-            lines.append(f"    accuracy  {format_gain(gain['accuracy'])}")
-            lines.append(f"    log loss  {format_gain(gain['log_loss'])}  (negative is better)")
+            for score, label, higher in _SCORES:
+                note = "" if higher else "  (negative is better)"
+                lines.append(f"    {label:<{width}}  {format_gain(gain[score])}{note}")
         lines += [
             "",
             "Snapshots disagree on "
@@ -485,11 +528,11 @@ def run_reference(
             run[f"{name}_fit_time"] = time.perf_counter() - tick
             if name == "snapshot":
                 run.update(snapshot_scores(model, problem.X_test, problem.y_test))
-            else:
-                proba = model.predict_proba(problem.X_test)
+            proba = model.predict_proba(problem.X_test)
+            if name == "single":
                 scores = proba_scores(problem.y_test, model.classes_, proba)
-                run["single_accuracy"] = scores["accuracy"]
-                run["single_log_loss"] = scores["log_loss"]
+                run |= {f"single_{key}": value for key, value in scores.items()}
+            run[f"{name}_top_label"] = top_label(problem.y_test, model.classes_, proba)
             first.setdefault(name, model)
             tracker.advance(
                 1, f"seed {seed + 1}/{len(seeds)}: {label} in {run[f'{name}_fit_time']:.1f} s"
@@ -500,15 +543,19 @@ def run_reference(
     def stack(key):
         return np.array([run[key] for run in runs])
 
+    several = n_networks > 1
     return ReferenceResult(
         settings={**params, "scale": bool(scale)},
         seeds=seeds,
-        member_accuracy=stack("member_accuracy"),
-        ensemble_accuracy=stack("ensemble_accuracy"),
-        member_log_loss=stack("member_log_loss"),
-        ensemble_log_loss=stack("ensemble_log_loss"),
-        single_accuracy=stack("single_accuracy"),
-        single_log_loss=stack("single_log_loss"),
+        **{
+            f"{prefix}_{key}": stack(f"{prefix}_{key}")
+            for key in PROBA_METRICS
+            for prefix in ("member", "ensemble", "single")
+        },
+        **{
+            f"one_network_{key}": stack(f"one_network_{key}") if several else None
+            for key in PROBA_METRICS
+        },
         disagreement=stack("disagreement"),
         fit_time=stack("snapshot_fit_time"),
         single_fit_time=stack("single_fit_time"),
@@ -517,6 +564,11 @@ def run_reference(
         wall_time=time.perf_counter() - start,
         estimator=first["snapshot"],
         single_estimator=first["single"],
-        one_network_accuracy=stack("one_network_accuracy") if n_networks > 1 else None,
-        one_network_log_loss=stack("one_network_log_loss") if n_networks > 1 else None,
+        top_label={
+            name: tuple(
+                np.concatenate(part)
+                for part in zip(*(run[f"{name}_top_label"] for run in runs), strict=True)
+            )
+            for name in ("snapshot", "single")
+        },
     )

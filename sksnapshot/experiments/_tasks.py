@@ -17,6 +17,7 @@ from .._inspection import (
     prediction_scores,
     proba_scores,
     snapshot_outputs,
+    top_label,
     unwrap,
 )
 from ._reference import _curve_dict, snapshot_scores
@@ -75,8 +76,13 @@ class CompareTask:
         """The repeated K-fold of this task."""
         raise NotImplementedError
 
-    def score(self, estimator, X, y):
-        """The metrics of a fitted estimator on ``(X, y)``, from one prediction call."""
+    def score(self, estimator, X, y, keep=None):
+        """The metrics of a fitted estimator on ``(X, y)``, from one prediction call.
+
+        ``keep``, a list, receives what the task's calibration figures need of the
+        prediction (classification: the top-label confidence and correctness of every
+        row, see :func:`~sksnapshot._inspection.top_label`); nothing for regression.
+        """
         raise NotImplementedError
 
     def snapshot_scores(self, estimator, X, y):
@@ -131,6 +137,10 @@ class _Classification(CompareTask):
     metrics = (
         Metric("accuracy", "accuracy", higher_is_better=True, best=1.0, worst=0.0),
         Metric("log_loss", "log loss", higher_is_better=False),
+        # Squared error summed over classes, mean over rows (0 to 2).
+        Metric("brier", "Brier", higher_is_better=False),
+        # Top-label expected calibration error, 15 equal-width bins.
+        Metric("ece", "top-label ECE", higher_is_better=False),
     )
     spread_key = "disagreement"
     cv_words = "stratified "
@@ -141,8 +151,11 @@ class _Classification(CompareTask):
             n_splits=n_splits, n_repeats=n_repeats, random_state=random_state
         )
 
-    def score(self, estimator, X, y):
-        return proba_scores(y, estimator.classes_, estimator.predict_proba(X))
+    def score(self, estimator, X, y, keep=None):
+        proba = estimator.predict_proba(X)
+        if keep is not None:
+            keep.append(top_label(y, estimator.classes_, proba))
+        return proba_scores(y, estimator.classes_, proba)
 
     def _flat_snapshot_scores(self, estimator, X, y):
         return snapshot_scores(estimator, X, y)
@@ -222,7 +235,7 @@ class _Regression(CompareTask):
         """R² and RMSE of ``prediction``."""
         return prediction_scores(y, prediction)
 
-    def score(self, estimator, X, y):
+    def score(self, estimator, X, y, keep=None):
         return self.prediction_scores(y, estimator.predict(X))
 
     def _flat_snapshot_scores(self, estimator, X, y):
