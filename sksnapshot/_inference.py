@@ -7,6 +7,7 @@ compiled call per chunk of rows and group of (up to 16) members.
 """
 
 import atexit
+import functools
 import threading
 import weakref
 
@@ -140,8 +141,11 @@ class _MemberForward:
         with self._lock:
             function = self._functions.get(key)
             if function is None:
+                # A partial of its own: TensorFlow counts traces per Python function
+                # (per code object), and would warn of "retracing" when the forwards of
+                # several networks, each traced once, are first called close together.
                 function = tf.function(
-                    self._forward,
+                    functools.partial(self._forward),
                     input_signature=signature,
                     autograph=False,
                     jit_compile=key[0],

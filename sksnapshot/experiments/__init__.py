@@ -17,9 +17,7 @@
   (:func:`save_reference`, :func:`save_compare`).
 """
 
-# Calibration scores of class probabilities (not listed in docs/api.rst yet: not in __all__).
-from .._inspection import brier_score as brier_score
-from .._inspection import expected_calibration_error as expected_calibration_error
+from .._inspection import brier_score, expected_calibration_error
 from ._bayes import bayes_accuracy, bayes_posterior
 from ._compare import CompareResult, run_compare
 from ._datasets import (
@@ -56,9 +54,11 @@ __all__ = [
     "ReferenceResult",
     "bayes_accuracy",
     "bayes_posterior",
+    "brier_score",
     "compare_estimators",
     "dataset_task",
     "estimator_label",
+    "expected_calibration_error",
     "friedman1_mean",
     "independent_ensemble",
     "load_dataset",
