@@ -27,7 +27,18 @@ EXPECTED_FAILED_CHECKS = {
         SnapshotEnsembleRegressor(
             hidden_layer_sizes=(16,), n_cycles=2, epochs=20, loss="huber", random_state=0
         ),
-        # Several networks trained side by side (stacked weights, one model).
+    ],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+# Several networks trained side by side (stacked weights, one model): the same checks,
+# about two more minutes on two cores, so marked slow (the CI command runs them).
+@pytest.mark.slow
+@parametrize_with_checks(
+    [
         SnapshotEnsembleClassifier(
             hidden_layer_sizes=(16,), n_cycles=2, epochs=20, n_networks=2, random_state=0
         ),
@@ -42,7 +53,7 @@ EXPECTED_FAILED_CHECKS = {
     ],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
-def test_sklearn_compatible_estimator(estimator, check):
+def test_sklearn_compatible_estimator_with_several_networks(estimator, check):
     check(estimator)
 
 
