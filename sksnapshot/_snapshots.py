@@ -167,9 +167,7 @@ def _step_and_weights(model):
     Under a ``tf.distribute`` strategy Keras' own reads are used.
     """
     variables = [*model.weights, model.optimizer.iterations]
-    if not tf.distribute.has_strategy() and all(
-        isinstance(v, keras.Variable) for v in variables
-    ):
+    if not tf.distribute.has_strategy() and all(isinstance(v, keras.Variable) for v in variables):
         values = tf.identity_n([v.value for v in variables])
         return int(values[-1]), [np.array(v, copy=True) for v in values[:-1]]
     step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
