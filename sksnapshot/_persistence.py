@@ -440,3 +440,5 @@ def _rebuild_fitted_state(estimator, model):
     """What ``fit`` built besides the stored attributes: the network and the target encoder."""
     estimator.model_ = model
     estimator.target_encoder_ = rebuild_target_encoder(estimator)
+    if not hasattr(estimator, "snapshot_networks_"):  # saved before n_networks: one network
+        estimator.snapshot_networks_ = np.ones((len(estimator.snapshots_), 1), dtype=bool)

@@ -47,6 +47,18 @@ def _assert_same_estimator(restored, original, X):
     assert restored.n_features_in_ == original.n_features_in_
 
 
+def test_a_file_saved_before_n_networks_loads_as_one_network(fitted, blobs, tmp_path):
+    X, _ = blobs
+    folder = save(fitted, tmp_path / "clf")
+    path = folder / "estimator.json"
+    document = json.loads(path.read_text())
+    del document["attributes"]["snapshot_networks_"]  # as the format was written before
+    path.write_text(json.dumps(document))
+    restored = load(folder)
+    np.testing.assert_array_equal(restored.snapshot_networks_, np.ones((3, 1), dtype=bool))
+    _assert_same_estimator(restored, fitted, X)
+
+
 def test_save_load_round_trip_is_bit_identical(fitted, blobs, tmp_path):
     X, _ = blobs
     folder = save(fitted, tmp_path / "clf")
