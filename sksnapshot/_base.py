@@ -531,22 +531,22 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         (the members of every snapshot, all by default) selects from.
         """
         model = self.model_
-        stacked = self.snapshot_networks_.shape[1] > 1
+        n_networks = self.snapshot_networks_.shape[1]
+        stacked = n_networks > 1
 
         def outputs(snapshots, reduce=None, networks=None):
             if not stacked:
                 out = member_outputs(model, snapshots, X, reduce)
-            elif networks is None or networks.all():
-                out = member_outputs(model, snapshots, X, reduce)
-                out = (
-                    out.mean(axis=-2)
-                    if reduce == "mean"
-                    else network_members(out, np.ones(out.shape[:1] + out.shape[2:3], bool))
-                )
-            elif reduce == "mean":
-                out = member_outputs(model, snapshots, X, partial(network_mean, networks=networks))
             else:
-                out = network_members(member_outputs(model, snapshots, X), networks)
+                if networks is None:
+                    networks = np.ones((len(snapshots), n_networks), dtype=bool)
+                if reduce == "mean" and networks.all():
+                    out = member_outputs(model, snapshots, X, "mean").mean(axis=-2)
+                elif reduce == "mean":
+                    mean = partial(network_mean, networks=networks)
+                    out = member_outputs(model, snapshots, X, mean)
+                else:
+                    out = network_members(member_outputs(model, snapshots, X), networks)
             return checked_outputs(self, out, X)
 
         return outputs

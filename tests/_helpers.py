@@ -74,3 +74,15 @@ def assert_continues(estimator, recorder, fit, n_new_cycles):
     for key, values in history.items():
         assert len(estimator.history_[key]) == len(values) + n_new_cycles, key
         assert list(estimator.history_[key][: len(values)]) == values, key
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
+
+    def __init__(self, cycle):
+        super().__init__()
+        self.cycle = cycle
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.cycle:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])

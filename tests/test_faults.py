@@ -5,7 +5,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from _helpers import StartWeights, assert_continues
+from _helpers import PoisonWeights, StartWeights, assert_continues
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
@@ -24,18 +24,6 @@ class LastStep(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.step = _step(self.model)
-
-
-class PoisonWeights(keras.callbacks.Callback):
-    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
-
-    def __init__(self, cycle):
-        super().__init__()
-        self.cycle = cycle
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.cycle:
-            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
 
 
 class PoisonAtStep(keras.callbacks.Callback):

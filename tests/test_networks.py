@@ -14,7 +14,7 @@ import pickle
 import keras
 import numpy as np
 import pytest
-from _helpers import StartWeights, assert_continues
+from _helpers import PoisonWeights, StartWeights, assert_continues
 from _plain import plain_snapshot_fit
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_regression
@@ -129,18 +129,6 @@ class PoisonNetworks(keras.callbacks.Callback):
             for w in weights:
                 w[networks] = np.nan
             self.model.set_weights(weights)
-
-
-class PoisonEverything(keras.callbacks.Callback):
-    """Sets every weight to NaN when cycle ``cycle`` (0-based) begins."""
-
-    def __init__(self, cycle):
-        super().__init__()
-        self.cycle = cycle
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.cycle:
-            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
 
 
 def _step(model):
@@ -602,7 +590,7 @@ def test_multi_output_regressor_after_a_fault_predicts_with_the_finished_pairs(r
 
 def test_one_network_after_a_fault_marks_its_finished_snapshots(three_classes):
     X, y = three_classes
-    clf = SnapshotEnsembleClassifier(**FAULT_PARAMS, callbacks=[PoisonEverything(cycle=2)])
+    clf = SnapshotEnsembleClassifier(**FAULT_PARAMS, callbacks=[PoisonWeights(cycle=2)])
     with pytest.warns(ConvergenceWarning, match="2 of 4 cycles finished"):
         clf.fit(X, y)
     assert len(clf.snapshots_) == 2
