@@ -41,7 +41,6 @@ import time
 import warnings
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from sksnapshot.experiments import COMPARE_DATASETS, run_compare
@@ -56,17 +55,73 @@ CANDIDATES = {
     "net4_wd1e4": {"n_networks": 4, "optimizer__weight_decay": 1e-4},
     "net4_short": {"n_networks": 4, "epochs": 100},
     "net4_short_wd": {"n_networks": 4, "epochs": 100, "optimizer__weight_decay": 1e-3},
-    # Does not run today (kept to show why). loss="categorical_crossentropy" (a string)
-    # resolves to a function, which takes no routed parameters (TypeError: "does not
-    # accept parameters because it's not a class"). The Keras loss class takes them,
-    # but scikeras' _is_categorical_crossentropy does not recognise the class (only
-    # instances, names and the function), so the targets are not one-hot encoded:
-    # multi-class fits fail (target (., 1) against output (., n_classes)) and binary
-    # ones (one sigmoid unit) train on a wrong target (accuracy 0.5 on moons_noisy).
-    "net4_ls": {
+    # Label smoothing (the classifier's label_smoothing, on the default loss).
+    "ls1": {"label_smoothing": 0.1},
+    "net4_ls1": {"n_networks": 4, "label_smoothing": 0.1},
+    "net4_ls2": {"n_networks": 4, "label_smoothing": 0.2},
+    "net4_last3_ls1": {"n_networks": 4, "n_members": 3, "label_smoothing": 0.1},
+    "net4_last3_ls2": {"n_networks": 4, "n_members": 3, "label_smoothing": 0.2},
+    "net4_half_ls1": {"n_networks": 4, "n_members": 5, "label_smoothing": 0.1},
+    "net4_short_ls1": {"n_networks": 4, "epochs": 100, "label_smoothing": 0.1},
+    "net4_half_lr1_ls1": {
         "n_networks": 4,
-        "loss": keras.losses.CategoricalCrossentropy,
-        "loss__label_smoothing": 0.1,
+        "n_members": 5,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.1,
+    },
+    "net4_last3_lr1_ls1": {
+        "n_networks": 4,
+        "n_members": 3,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.1,
+    },
+    "net4_short_half_lr1_ls1": {
+        "n_networks": 4,
+        "epochs": 100,
+        "n_members": 5,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.1,
+    },
+    "net4_short_last3_lr1_ls1": {
+        "n_networks": 4,
+        "epochs": 100,
+        "n_members": 3,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.1,
+    },
+    "net3_last3_ls1": {"n_networks": 3, "n_members": 3, "label_smoothing": 0.1},
+    "net4_e150_last3_ls1": {
+        "n_networks": 4,
+        "epochs": 150,
+        "n_members": 3,
+        "label_smoothing": 0.1,
+    },
+    "net4_bs64_last3_lr1_ls1": {
+        "n_networks": 4,
+        "batch_size": 64,
+        "n_members": 3,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.1,
+    },
+    "net4_last3_ls05": {"n_networks": 4, "n_members": 3, "label_smoothing": 0.05},
+    "net4_last3_lr1_ls05": {
+        "n_networks": 4,
+        "n_members": 3,
+        "max_learning_rate": 0.1,
+        "label_smoothing": 0.05,
+    },
+    "net4_half_lr1_wd3e2_ls05": {
+        "n_networks": 4,
+        "n_members": 5,
+        "max_learning_rate": 0.1,
+        "optimizer__weight_decay": 3e-2,
+        "label_smoothing": 0.05,
+    },
+    "net4_last3_lr1_wd3e2": {
+        "n_networks": 4,
+        "n_members": 3,
+        "max_learning_rate": 0.1,
+        "optimizer__weight_decay": 3e-2,
     },
     "net4_fewcycles": {"n_networks": 4, "n_cycles": 5},
     # Directions suggested by the screening: moons_noisy wants the late, well-trained

@@ -18,6 +18,7 @@ and of one ``predict_proba`` (or ``predict``)::
                   -> _inference.member_outputs  (one compiled forward for all members)
 """
 
+import math
 from functools import partial
 from numbers import Integral, Real
 
@@ -27,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import (
     Interval,
     Options,
+    RealNotInt,
     StrOptions,
     validate_parameter_constraints,
 )
@@ -123,7 +125,12 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         "schedule": [StrOptions({"cosine", "triangular"}), callable],
         "cycle_length_mult": [Interval(Real, 0, None, closed="neither")],
         "max_learning_rate_decay": [Interval(Real, 0, None, closed="neither")],
-        "n_members": [None, Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_members": [
+            None,
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            StrOptions({"auto"}),
+        ],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "combine": [StrOptions({"members", "weights"})],
         "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -493,8 +500,9 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     def n_members_(self):
         """Number of last snapshots that predict under the current ``n_members``.
 
-        All snapshots for ``None``; ``n_members`` itself for an int; for ``"auto"`` the
-        count of smallest held-out loss (``holdout_losses_``) chosen during ``fit``.
+        All snapshots for ``None``; ``n_members`` itself for an int; for a float, that
+        fraction of the snapshots taken, rounded up; for ``"auto"`` the count of smallest
+        held-out loss (``holdout_losses_``) chosen during ``fit``.
         """
         if not hasattr(self, "snapshots_"):
             raise AttributeError(f"This {type(self).__name__} is not fitted: no n_members_.")
@@ -508,6 +516,9 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
                     "estimator was fitted with another n_members. Fit it again."
                 )
             return best_member_count(self.holdout_losses_)
+        if isinstance(n_members, Real) and not isinstance(n_members, Integral):
+            # 0.3 * 10 is 3.0000000000000004 in floating point: round before ceil.
+            return max(1, math.ceil(round(n_members * len(self.snapshots_), 9)))
         if n_members > len(self.snapshots_):
             raise ValueError(
                 f"n_members={n_members} but only {len(self.snapshots_)} snapshots were "

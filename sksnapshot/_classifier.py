@@ -1,9 +1,11 @@
 """SnapshotEnsembleClassifier: a snapshot ensemble of Keras networks as a classifier."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import log_loss
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight
@@ -11,6 +13,7 @@ from sklearn.utils.validation import _check_sample_weight
 from ._base import BaseSnapshotEnsemble
 from ._docstrings import fill_doc
 from ._ensemble import majority_vote, staged_majority_votes
+from ._losses import default_classification_loss
 from ._mlp import build_mlp
 from ._scikeras import is_categorical_crossentropy
 from ._stacked import stacked_compile_arguments
@@ -69,6 +72,13 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     loss : str, keras.losses.Loss or None, default=None
         ``None`` picks the loss that matches the default network's output (binary or
         sparse categorical cross-entropy).
+    label_smoothing : float in [0, 1), default=0.0
+        Smooths the targets of the default loss towards the uniform distribution, as
+        Keras' ``label_smoothing`` does: a row of class ``c`` among ``K`` classes trains
+        towards ``1 - label_smoothing + label_smoothing / K`` for ``c`` and
+        ``label_smoothing / K`` for the other classes (binary: ``K = 2``). It keeps the
+        networks from becoming certain of noisy labels. Only with the default ``model``
+        and ``loss=None`` (set the smoothing in a loss of your own otherwise).
     %(metrics)s
     %(batch_size)s
     %(validation_batch_size)s
@@ -137,6 +147,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     _parameter_constraints = {
         **BaseSnapshotEnsemble._parameter_constraints,
         "voting": [StrOptions({"soft", "hard"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
     _predict_params = (*BaseSnapshotEnsemble._predict_params, "voting")
 
@@ -162,6 +173,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         optimizer="sgd",
         momentum=0.9,
         loss=None,
+        label_smoothing=0.0,
         metrics=None,
         batch_size=32,
         validation_batch_size=None,
@@ -209,6 +221,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             **kwargs,
         )
         self.voting = voting
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
 
     # -- building and training ---------------------------------------------------
@@ -222,8 +235,8 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             output_activation="sigmoid" if binary else "softmax",
             n_networks=self.n_networks,
         )
-        loss = compile_kwargs.get("loss") or (
-            "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+        loss = compile_kwargs.get("loss") or default_classification_loss(
+            binary, self.label_smoothing
         )
         if self.n_networks > 1:
             one_hot = is_categorical_crossentropy(loss)
@@ -284,6 +297,17 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
                 else (_check_sample_weight(sample_weight, X, dtype=np.float64) * classes)
             )
         return super()._training_weights(X, y, sample_weight)
+
+    def _check_params(self):
+        super()._check_params()
+        if self.label_smoothing > 0 and (self.model is not None or self.loss is not None):
+            given = "model" if self.model is not None else "loss"
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing} smooths the default loss, but a "
+                f"{given} of your own was given. Set the smoothing in your loss (e.g. "
+                "keras.losses.CategoricalCrossentropy(label_smoothing=...)), or leave "
+                f"label_smoothing=0 with {given}=..."
+            )
 
     def _check_combination(self):
         if self.voting == "hard" and self.combine == "weights":

@@ -2,11 +2,14 @@
 
 The class docstrings hold a placeholder line ``%(name)s`` where a shared entry goes;
 :func:`fill_doc` replaces it with the entry of that name from :data:`DOCS`, indented like
-the placeholder. The texts below are numpydoc entries (name and type line, then the
-description indented by four spaces); the task-specific ones (``model``, ``loss``,
-``voting``, ``class_weight``, ``holdout_losses_``...) stay in each class's docstring.
+the placeholder, and writes the class's own default of a parameter into its
+``default=`` (the two estimators' defaults may differ). The texts below are numpydoc
+entries (name and type line, then the description indented by four spaces); the
+task-specific ones (``model``, ``loss``, ``voting``, ``class_weight``,
+``holdout_losses_``...) stay in each class's docstring.
 """
 
+import inspect
 import re
 import textwrap
 
@@ -66,10 +69,12 @@ cycle_length_mult : float, default=1.0
 max_learning_rate_decay : float, default=1.0
     SGDR's ``m_mul``: each cycle's peak rate is this factor times the previous
     cycle's (never below ``min_learning_rate``).
-n_members : int, "auto" or None, default=None
-    Predict with the last ``n_members`` snapshots; ``None`` uses all of them. It can
-    be changed after ``fit`` with ``set_params``; a value above the number of
-    snapshots raises a ``ValueError`` at prediction. ``"auto"`` holds out a
+n_members : int, float, "auto" or None, default=None
+    Predict with the last ``n_members`` snapshots; ``None`` uses all of them; a float
+    in ``(0, 1]`` is a fraction of the snapshots taken, rounded up (``0.3`` of 10
+    snapshots is the last 3, of 2 snapshots the last one). It can be changed after
+    ``fit`` with ``set_params``; an int above the number of snapshots raises a
+    ``ValueError`` at prediction. ``"auto"`` holds out a
     ``validation_fraction`` of the training rows (stratified for the classifier),
     trains on the rest and keeps the number of last snapshots whose ensemble has the
     lowest loss on the held-out rows (``n_members_``; the losses are in
@@ -178,6 +183,22 @@ DOCS = {**_entries(_PARAMETERS), **_entries(_ATTRIBUTES)}
 _PLACEHOLDER = re.compile(r"^( *)%\((\w+)\)s$", flags=re.MULTILINE)
 
 
+_DEFAULT = re.compile(r"default=.*$", flags=re.MULTILINE)
+
+
+def _defaults(obj):
+    """``{parameter: default as the docstrings write it}`` of a class's ``__init__``."""
+    if not isinstance(obj, type):
+        return {}
+    defaults = {}
+    for name, parameter in inspect.signature(obj.__init__).parameters.items():
+        value = parameter.default
+        if value is inspect.Parameter.empty or callable(value):
+            continue
+        defaults[name] = f'"{value}"' if isinstance(value, str) else repr(value)
+    return defaults
+
+
 def fill_doc(obj):
     """Replace every placeholder line ``%(name)s`` of ``obj``'s docstring by ``DOCS[name]``.
 
@@ -192,9 +213,14 @@ def fill_doc(obj):
         The same object (so that ``fill_doc`` works as a decorator).
     """
 
+    defaults = _defaults(obj)
+
     def entry(match):
         indent, name = match.groups()
-        return textwrap.indent(DOCS[name], indent)
+        text = DOCS[name]
+        if name in defaults:
+            text = _DEFAULT.sub(f"default={defaults[name]}", text, count=1)
+        return textwrap.indent(text, indent)
 
     if obj.__doc__:  # None under ``python -OO``
         obj.__doc__ = _PLACEHOLDER.sub(entry, obj.__doc__)

@@ -185,6 +185,8 @@ def test_n_members_above_the_number_of_snapshots(fitted):
         ({"n_cycles": 9, "epochs": 4}, r"n_cycles=9 is larger than the number of training steps"),
         ({"n_cycles": 5, "lr_update": "epoch"}, r"n_cycles=5 is larger than the number of epochs"),
         ({"n_members": 0}, "The 'n_members' parameter"),
+        ({"n_members": 0.0}, "The 'n_members' parameter"),
+        ({"n_members": 1.5}, "The 'n_members' parameter"),
         ({"epochs": 0}, "The 'epochs' parameter"),
         ({"batch_size": 0}, "The 'batch_size' parameter"),
         ({"momentum": 1.5}, "The 'momentum' parameter"),

@@ -110,6 +110,29 @@ def test_n_members_selects_the_last_snapshots_without_retraining(blobs, tiny_par
         clf.predict_proba(X)
 
 
+@pytest.mark.parametrize(
+    ("fraction", "expected"), [(0.3, 1), (0.34, 2), (2 / 3, 2), (0.7, 3), (1.0, 3)]
+)
+def test_a_fraction_of_n_members_counts_the_last_snapshots_rounded_up(
+    blobs, tiny_params, fraction, expected
+):
+    X, y = blobs
+    clf = SnapshotEnsembleClassifier(**{**tiny_params, "n_networks": 1}).fit(X, y)
+    members = clf.member_predict_proba(X)  # 3 snapshots
+    clf.set_params(n_members=fraction)
+    assert clf.n_members_ == expected
+    np.testing.assert_allclose(clf.predict_proba(X), members[-expected:].mean(0), atol=1e-7)
+
+
+def test_a_fraction_of_ten_snapshots_is_exact():
+    # 0.3 * 10 is 3.0000000000000004 in floating point: still the last 3, not 4.
+    clf = SnapshotEnsembleClassifier(n_members=0.3)
+    clf.snapshots_ = [[np.zeros(1)]] * 10
+    assert clf.n_members_ == 3
+    clf.snapshots_ = [[np.zeros(1)]] * 7
+    assert clf.n_members_ == 3  # 2.1 rounded up
+
+
 def test_staged_predictions(blobs, tiny_params):
     X, y = blobs
     clf = SnapshotEnsembleClassifier(**tiny_params).fit(X, y)
