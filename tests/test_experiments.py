@@ -7,6 +7,8 @@ import pytest
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sksnapshot import SnapshotEnsembleClassifier
 from sksnapshot._inspection import grid_scores, stack_scores, top_label, top_label_ece
@@ -22,6 +24,7 @@ from sksnapshot.experiments import (
     member_disagreement,
     reference_problem,
     run_reference,
+    single_network,
 )
 from sksnapshot.experiments._progress import Progress, format_duration
 from sksnapshot.experiments._report import format_mean_std, mean_std, paired_gain
@@ -140,6 +143,43 @@ def test_compare_estimators_share_the_network_and_budget():
     assert models["mlp"][-1].hidden_layer_sizes == (7,)
     with pytest.raises(ValueError, match="Unknown estimator"):
         compare_estimators(["svm"])
+
+
+def test_the_single_network_is_one_network_one_cycle_all_snapshots():
+    # Issue 14: whatever the snapshot ensemble's networks and kept snapshots, its
+    # same-budget single network is one network, one cosine decay, its only snapshot.
+    params = dict(hidden_layer_sizes=(7,), n_cycles=5, epochs=10, n_networks=4,
+                  n_members=0.3, label_smoothing=0.1)  # fmt: skip
+    models = compare_estimators(
+        ["snapshot", "single", "true_ensemble"], snapshot_params=params, random_state=2
+    )
+    snapshot, single = models["snapshot"][-1], models["single"][-1]
+    assert (snapshot.n_networks, snapshot.n_members, snapshot.n_cycles) == (4, 0.3, 5)
+    one = {"n_cycles": 1, "n_networks": 1, "n_members": None}
+    assert single.get_params() == snapshot.get_params() | one
+    assert single.label_smoothing == 0.1
+    members = [est for _, est in models["true_ensemble"][-1].estimators]
+    assert len(members) == 5
+    for seed, member in enumerate(members, start=2):
+        assert member.get_params() == snapshot.get_params() | one | {"random_state": seed}
+    # The regressor's too (it has no label_smoothing), and through its wrappers.
+    models = compare_estimators(
+        ["snapshot", "single", "true_ensemble"], task="regression",
+        snapshot_params={"n_networks": 3, "n_members": 2, "n_cycles": 4}
+    )  # fmt: skip
+    snapshot = models["snapshot"].regressor[-1]
+    single = models["single"].regressor[-1]
+    assert single.get_params() == snapshot.get_params() | one
+    members = models["true_ensemble"].regressor[-1].estimators
+    assert all(m.n_networks == 1 and m.n_members is None for _, m in members)
+    # single_network on the wrappers leaves the wrapped estimator as it was.
+    wrapped = single_network(models["snapshot"])
+    assert wrapped.regressor[-1].get_params() == single.get_params()
+    assert models["snapshot"].regressor[-1].n_networks == 3
+    net = SnapshotEnsembleClassifier(n_networks=2, n_members=0.5, random_state=1)
+    single = single_network(make_pipeline(StandardScaler(), net))[-1]
+    assert single.get_params() == net.get_params() | one
+    assert net.n_networks == 2 and single is not net
 
 
 def test_independent_ensemble_averages_differently_seeded_members(blobs):

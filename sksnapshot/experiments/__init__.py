@@ -2,7 +2,8 @@
 
 * :func:`run_reference`: the reference experiment (the snapshot-ensemble tutorial's
   blobs problem) over many seeds, against its final snapshot and a single model trained
-  with the same budget, with the problem's Bayes-optimal accuracy.
+  with the same budget, with the problem's Bayes-optimal accuracy and the estimator's
+  defaults on the same data.
 * :func:`run_compare`: cross-validated comparison with a single network, a true ensemble
   of independently trained networks and scikit-learn estimators on several datasets,
   for classification (``SnapshotEnsembleClassifier``) or regression
@@ -10,11 +11,11 @@
   ``n_members="auto"``.
 * The pieces they are made of: the datasets (:func:`reference_problem`,
   :func:`load_dataset`), the Bayes classifier of Gaussian blobs (:func:`bayes_posterior`,
-  :func:`bayes_accuracy`), the baselines (:func:`independent_ensemble`,
-  :func:`compare_estimators`), per-snapshot scores (:func:`snapshot_scores`,
-  :func:`regression_snapshot_scores`), the calibration scores of class probabilities
-  (:func:`brier_score`, :func:`expected_calibration_error`) and the result files
-  (:func:`save_reference`, :func:`save_compare`).
+  :func:`bayes_accuracy`), the baselines (:func:`single_network`,
+  :func:`independent_ensemble`, :func:`compare_estimators`), per-snapshot scores
+  (:func:`snapshot_scores`, :func:`regression_snapshot_scores`), the calibration scores
+  of class probabilities (:func:`brier_score`, :func:`expected_calibration_error`) and
+  the result files (:func:`save_reference`, :func:`save_compare`).
 """
 
 from .._inspection import brier_score, expected_calibration_error
@@ -37,6 +38,7 @@ from ._estimators import (
     compare_estimators,
     estimator_label,
     independent_ensemble,
+    single_network,
 )
 from ._outputs import save_compare, save_reference
 from ._reference import ReferenceResult, member_disagreement, run_reference, snapshot_scores
@@ -69,6 +71,7 @@ __all__ = [
     "run_reference",
     "save_compare",
     "save_reference",
+    "single_network",
     "snapshot_scores",
     "task_datasets",
 ]

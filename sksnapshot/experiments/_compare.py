@@ -483,8 +483,9 @@ class CompareResult:
         ]
         if "single" in present:
             lines.append(
-                f"{self.label('single')}: the same network with n_cycles=1 (one cosine "
-                "decay over all epochs)."
+                f"{self.label('single')}: the same parameters with n_cycles=1, "
+                "n_networks=1 and all its snapshots (n_members=None): one network, one "
+                "cosine decay over all epochs."
             )
         if "true_ensemble" in present:
             lines.append(

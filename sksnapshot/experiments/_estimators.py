@@ -12,7 +12,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .. import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
@@ -25,6 +25,7 @@ __all__ = [
     "compare_estimators",
     "estimator_label",
     "independent_ensemble",
+    "single_network",
 ]
 
 _SNAPSHOT_LABELS = {
@@ -99,6 +100,54 @@ def estimator_label(name, n_members=None, task="classification"):
     return label.replace(" M ", f" {n_members} ") if n_members is not None else label
 
 
+#: What makes a snapshot ensemble its same-budget single network: one cycle, one
+#: network, its only snapshot predicting.
+_SINGLE_NETWORK = {"n_cycles": 1, "n_networks": 1, "n_members": None}
+
+
+def single_network(estimator):
+    """The same-budget single network of a snapshot ensemble: the baseline of the experiments.
+
+    A clone of ``estimator`` with ``n_cycles=1``, ``n_networks=1`` and ``n_members=None``:
+    one network trained with one cosine decay over the same epochs, its only snapshot
+    predicting; every other parameter (network, optimizer, epochs, peak rate, batch
+    size, ``label_smoothing``, ``random_state``...) stays as it was. It is the "single
+    network, same budget" of ``sksnapshot reference`` and ``sksnapshot compare``, and the
+    member of their true ensembles (:func:`independent_ensemble`), whatever the snapshot
+    ensemble's number of networks and of kept snapshots.
+
+    Parameters
+    ----------
+    estimator : SnapshotEnsembleClassifier or SnapshotEnsembleRegressor
+        The snapshot ensemble (fitted or not), or a ``Pipeline`` ending in one, or a
+        ``TransformedTargetRegressor`` around either: the parameters are set on the
+        snapshot ensemble inside.
+
+    Returns
+    -------
+    single : estimator
+        An unfitted clone of ``estimator``.
+
+    Examples
+    --------
+    >>> from sksnapshot import SnapshotEnsembleClassifier
+    >>> from sksnapshot.experiments import single_network
+    >>> snapshot = SnapshotEnsembleClassifier(n_networks=4, n_members=0.3, n_cycles=10,
+    ...                                       label_smoothing=0.1, random_state=0)
+    >>> single = single_network(snapshot)
+    >>> single.n_cycles, single.n_networks, single.n_members, single.label_smoothing
+    (1, 1, None, 0.1)
+    """
+    single = clone(estimator)
+    prefix, inner = "", single
+    while isinstance(inner, (Pipeline, TransformedTargetRegressor)):
+        if isinstance(inner, Pipeline):
+            prefix, inner = f"{prefix}{inner.steps[-1][0]}__", inner.steps[-1][1]
+        else:
+            prefix, inner = f"{prefix}regressor__", inner.regressor
+    return single.set_params(**{prefix + key: value for key, value in _SINGLE_NETWORK.items()})
+
+
 def independent_ensemble(estimator, n_estimators, random_state=0):
     """Averaging ensemble of ``n_estimators`` copies of ``estimator``, seeded differently.
 
@@ -114,7 +163,8 @@ def independent_ensemble(estimator, n_estimators, random_state=0):
     Parameters
     ----------
     estimator : classifier with ``predict_proba``, or regressor; with ``random_state``
-        The member, e.g. ``SnapshotEnsembleClassifier(n_cycles=1)``.
+        The member, e.g. ``single_network(SnapshotEnsembleClassifier())``: one network,
+        one cycle (see :func:`single_network`).
     n_estimators : int
         Number M of members.
     random_state : int, default=0
@@ -176,8 +226,9 @@ def compare_estimators(
         snapshots' weights averaged into one network) or ``n_members="auto"``
         (``snapshot_auto``: the number of last snapshots chosen on held-out training
         rows); the single network and the members of the true ensemble take them with
-        ``n_cycles=1``: one cosine decay over the whole budget. The true ensemble has
-        as many members as the snapshot ensemble has cycles.
+        ``n_cycles=1``, ``n_networks=1`` and ``n_members=None`` (:func:`single_network`):
+        one network, one cosine decay over the whole budget. The true ensemble has as
+        many members as the snapshot ensemble has cycles.
     random_state : int, default=0
         Seed of every estimator.
     quick : bool, default=False
@@ -207,7 +258,7 @@ def compare_estimators(
     classification = task == "classification"
     network_class = SnapshotEnsembleClassifier if classification else SnapshotEnsembleRegressor
     snapshot = network_class(**(snapshot_params or {}), random_state=random_state)
-    single = clone(snapshot).set_params(n_cycles=1)
+    single = single_network(snapshot)
     wrap = (lambda est: make_pipeline(StandardScaler(), est)) if classification else _scaled_target
     n_trees = 20 if quick else 100
     max_iter = 50 if quick else 200
