@@ -171,7 +171,7 @@ def build_parser():
     reference.add_argument(
         "--n-networks",
         type=_positive_int,
-        default=1,
+        default=REFERENCE_PARAMS["n_networks"],
         help="networks trained side by side in the snapshot ensemble (n_networks; "
         "default 1, the tutorial's); the single model stays one network",
     )

@@ -14,6 +14,7 @@ from sksnapshot import SnapshotEnsembleClassifier
 from sksnapshot._inspection import grid_scores, stack_scores, top_label, top_label_ece
 from sksnapshot.experiments import (
     COMPARE_DATASETS,
+    REFERENCE_PARAMS,
     bayes_accuracy,
     bayes_posterior,
     brier_score,
@@ -358,6 +359,48 @@ def test_run_reference_small(tmp_path):
     assert confidence.shape == right.shape == (2 * len(y),)
     assert np.mean(right) == pytest.approx(result.ensemble_accuracy[:, -1].mean())
     assert np.mean(result.top_label["single"][1]) == pytest.approx(result.single_accuracy.mean())
+
+
+#: Parameters of the classifier the reference experiment leaves to its defaults: how the
+#: fit runs rather than what it fits, or options that are off unless asked for.
+_NOT_PINNED = {
+    "model", "loss", "metrics", "callbacks", "class_weight", "warm_start", "random_state",
+    "verbose", "run_eagerly", "jit_compile", "shuffle", "validation_fraction",
+    "validation_batch_size", "validation_split", "cycle_length_mult",
+    "max_learning_rate_decay",
+}  # fmt: skip
+
+
+def _patch_defaults(monkeypatch, **defaults):
+    """Give ``SnapshotEnsembleClassifier`` other defaults (issue 14 changes them)."""
+    init = SnapshotEnsembleClassifier.__init__
+    monkeypatch.setattr(init, "__kwdefaults__", {**init.__kwdefaults__, **defaults})
+    assert (
+        SnapshotEnsembleClassifier().get_params() | defaults
+        == SnapshotEnsembleClassifier().get_params()
+    )
+
+
+def test_reference_params_pin_the_tutorial_whatever_the_defaults(monkeypatch):
+    pinned = {"n_networks": 1, "n_members": None, "label_smoothing": 0.0, "momentum": 0.9}
+    assert REFERENCE_PARAMS.items() >= pinned.items()
+    # A new parameter of the classifier must be pinned here or named as left to it.
+    assert set(SnapshotEnsembleClassifier().get_params()) - set(REFERENCE_PARAMS) == _NOT_PINNED
+    _patch_defaults(
+        monkeypatch, n_networks=4, n_members=0.3, label_smoothing=0.1, momentum=0.5,
+        hidden_layer_sizes=(3,),
+    )  # fmt: skip
+    result = run_reference(1, n_cycles=2, epochs=4)
+    params = result.estimator.get_params()
+    assert params == params | REFERENCE_PARAMS | {"n_cycles": 2, "epochs": 4}
+    assert result.estimator.n_members_ == 2 and len(result.estimator.snapshots_) == 2
+    one = {"n_cycles": 1, "n_networks": 1, "n_members": None}
+    assert result.single_estimator.get_params() == params | one
+    assert result.settings["label_smoothing"] == 0.0 and result.settings["n_networks"] == 1
+    # --n-networks still sets the snapshot ensemble's networks; the single model stays one.
+    result = run_reference(1, n_cycles=2, epochs=4, n_networks=2)
+    assert result.estimator.n_networks == 2 and result.estimator.label_smoothing == 0.0
+    assert result.single_estimator.get_params() == result.estimator.get_params() | one
 
 
 def test_run_reference_with_two_networks():

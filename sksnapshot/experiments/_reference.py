@@ -2,9 +2,10 @@
 
 The data are fixed (:func:`reference_problem`); only the model's ``random_state``
 changes from run to run. Every run trains one snapshot ensemble and, as the baseline
-with the same training budget, a single model: the same estimator with ``n_cycles=1``
-(one cosine decay over all the epochs). Gains are paired (same seed) and summarised as
-mean ± standard deviation with won / tied / lost counts.
+with the same training budget, a single model: the same estimator with ``n_cycles=1``,
+``n_networks=1`` and ``n_members=None`` (:func:`single_network`: one network, one cosine
+decay over all the epochs). Gains are paired (same seed) and summarised as mean ±
+standard deviation with won / tied / lost counts.
 """
 
 import time
@@ -28,6 +29,7 @@ from .._inspection import (
     valid_members,
 )
 from ._datasets import REFERENCE_PARAMS, reference_problem
+from ._estimators import single_network
 from ._progress import Progress
 from ._report import environment, format_gain, format_mean_std, mean_std, paired_gain
 
@@ -152,7 +154,8 @@ class ReferenceResult:
     member_ece, ensemble_ece : ndarray of shape (n_seeds, n_snapshots)
         The same for the top-label ECE.
     single_accuracy, single_log_loss : ndarray of shape (n_seeds,)
-        Test accuracy and log loss of the single network trained with the same budget.
+        Test accuracy and log loss of the single network trained with the same budget
+        (one network, one cycle: see :func:`single_network`).
     single_brier, single_ece : ndarray of shape (n_seeds,)
         Its Brier score and top-label ECE.
     disagreement : ndarray of shape (n_seeds,)
@@ -382,7 +385,7 @@ class ReferenceResult:
                 -1,
                 f"{s['n_networks']} networks trained side by side (n_networks="
                 f"{s['n_networks']}): a snapshot's score is the mean of its networks'; "
-                "the single model is one network.",
+                "the single model is one network (n_cycles=1, n_networks=1).",
             )
         header = (
             f"{'k':>3}  {'cycle':>5}  {'snapshot (k-th from last)':>25}  {'ensemble of last k':>18}"
@@ -454,14 +457,18 @@ def run_reference(
     lr_update=REFERENCE_PARAMS["lr_update"],
     hidden_layer_sizes=REFERENCE_PARAMS["hidden_layer_sizes"],
     scale=False,
-    n_networks=1,
+    n_networks=REFERENCE_PARAMS["n_networks"],
     progress=None,
 ):
     """Run the reference experiment for seeds ``0..n_seeds-1``.
 
     For every seed: a snapshot ensemble, scored snapshot by snapshot and as the ensemble
     of its last k snapshots on the 1000 test rows, and a single model with the same
-    budget (``n_cycles=1``: one cosine decay over all the epochs).
+    budget (:func:`single_network`: ``n_cycles=1``, ``n_networks=1``,
+    ``n_members=None``; one network, one cosine decay over all the epochs). The
+    snapshot ensemble takes ``REFERENCE_PARAMS`` (the tutorial's settings, every one
+    pinned, so that a change of the estimator's defaults does not move it) with the
+    parameters below.
 
     Parameters
     ----------
@@ -482,9 +489,9 @@ def run_reference(
         Standardize the inputs (a ``StandardScaler`` in a ``Pipeline``).
     n_networks : int, default=1
         The snapshot ensemble's ``n_networks``: networks trained side by side, every
-        snapshot holding all of them. The single model stays one network. With more
-        than one, the result also has one network's ensemble of its last k snapshots
-        (``one_network_accuracy``, ``one_network_log_loss``).
+        snapshot holding all of them (1 is the tutorial's). The single model stays one
+        network. With more than one, the result also has one network's ensemble of its
+        last k snapshots (``one_network_accuracy``, ``one_network_log_loss``).
     progress : file-like or None, default=None
         Where to report live progress (e.g. ``sys.stderr``); ``None`` is silent.
 
@@ -505,7 +512,7 @@ def run_reference(
         "n_networks": int(n_networks),
     }
     snapshot = SnapshotEnsembleClassifier(**params)
-    single = clone(snapshot).set_params(n_cycles=1, n_networks=1)
+    single = single_network(snapshot)
     if scale:
         snapshot, single = (
             make_pipeline(StandardScaler(), snapshot),
