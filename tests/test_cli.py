@@ -45,10 +45,14 @@ def test_reference_is_the_default_command_and_writes_its_results(tmp_path, capsy
     assert re.search(r"Bayes-optimal, these 1000 test rows +0\.837\n", table)
     assert "won/tied/lost" in table
     assert "standardized inputs" in table and "2 seeds" in table
-    # Live progress on stderr: one line per fit, with elapsed and remaining time.
+    # Live progress on stderr: one line per fit (the snapshot ensemble, the single model,
+    # the estimator's defaults), with elapsed and remaining time.
     progress = [line for line in captured.err.splitlines() if line.startswith("[")]
-    assert len(progress) == 4
-    assert "seed 2/2: single model" in progress[-1] and "remaining" in progress[-1]
+    assert len(progress) == 6
+    assert "seed 2/2: single model" in progress[-2]
+    assert "seed 2/2: estimator defaults" in progress[-1] and "remaining" in progress[-1]
+    assert re.search(r"\nestimator defaults, standardized +0\.\d{3} ± \d\.\d{3} ", table)
+    assert "Paired gain of the estimator defaults over 2 seeds" in table
 
     per_k = _rows(out / "reference.csv")
     assert [row["k"] for row in per_k] == ["1", "2", "3", "4", "5"]  # --quick: 5 cycles
@@ -69,6 +73,9 @@ def test_reference_is_the_default_command_and_writes_its_results(tmp_path, capsy
     assert per_k[0]["snapshot_ece_mean"] == per_k[0]["ensemble_ece_mean"]  # k = 1
     seeds = _rows(out / "reference_seeds.csv")
     assert {"ensemble_brier", "final_snapshot_ece", "single_model_ece"} <= set(seeds[0])
+    assert {"estimator_defaults_accuracy", "estimator_defaults_fit_time_s"} <= set(seeds[0])
+    assert {"defaults_gain_over_ensemble", "estimator_defaults"} <= set(data["summary"])
+    assert data["settings"]["defaults_params"]["hidden_layer_sizes"] == [100]
     assert 0 <= float(seeds[0]["ensemble_ece"]) <= 1 and 0 <= float(seeds[0]["single_model_brier"])
     assert set(data["summary"]["gain_over_single_model"]) == {
         "accuracy",
@@ -158,8 +165,12 @@ def test_bad_options_are_refused(argv, message, capsys):
 def test_reference_with_several_networks(tmp_path, capsys):
     out = tmp_path / "nets"
     argv = ["reference", "--quick", "--seeds", "1", "--n-networks", "2", "--quiet"]
-    assert main([*argv, "--epochs", "10", "--out", str(out)]) == 0
+    assert main([*argv, "--epochs", "10", "--no-defaults-line", "--out", str(out)]) == 0
     table = capsys.readouterr().out
+    # --no-defaults-line: no line of the estimator's defaults in the table or the files.
+    assert "estimator defaults" not in table + (out / "reference.txt").read_text()
+    assert not any("defaults" in key for key in _rows(out / "reference_seeds.csv")[0])
+    assert "defaults" not in (out / "reference.json").read_text()
     assert "2 networks trained side by side (n_networks=2)" in table
     assert "one network, all 5 snapshots" in table
     per_k = _rows(out / "reference.csv")
@@ -169,4 +180,4 @@ def test_reference_with_several_networks(tmp_path, capsys):
     _assert_png(out / "ensemble_curve.png")
     with pytest.raises(SystemExit, match="^0$"):
         main(["reference", "--help"])
-    assert "--n-networks" in capsys.readouterr().out
+    assert {"--n-networks", "--no-defaults-line"} <= set(capsys.readouterr().out.split())

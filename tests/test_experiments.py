@@ -7,6 +7,7 @@ import pytest
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.metrics import accuracy_score, brier_score_loss, log_loss
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -307,7 +308,9 @@ def test_progress_estimates_the_remaining_time():
 # -- the reference experiment ---------------------------------------------------------
 def test_run_reference_small(tmp_path):
     stream = io.StringIO()
-    result = run_reference(2, n_cycles=3, epochs=12, scale=True, progress=stream)
+    result = run_reference(
+        2, n_cycles=3, epochs=12, scale=True, defaults_line=False, progress=stream
+    )
     m = 3
     assert result.member_accuracy.shape == result.ensemble_accuracy.shape == (2, m)
     # The ensemble of the last 1 is the final snapshot.
@@ -359,6 +362,58 @@ def test_run_reference_small(tmp_path):
     assert confidence.shape == right.shape == (2 * len(y),)
     assert np.mean(right) == pytest.approx(result.ensemble_accuracy[:, -1].mean())
     assert np.mean(result.top_label["single"][1]) == pytest.approx(result.single_accuracy.mean())
+    # defaults_line=False: no estimator-defaults line anywhere.
+    assert result.defaults_accuracy is None and result.defaults_estimator is None
+    assert "defaults" not in result.top_label and "estimator defaults" not in table
+    assert not any("defaults" in key for key in (*summary, *result.per_seed()[0]))
+    assert "defaults_params" not in result.to_dict()["settings"]
+
+
+def test_the_defaults_line_is_the_estimator_defaults_on_standardized_inputs():
+    stream = io.StringIO()
+    result = run_reference(1, n_cycles=2, epochs=4, progress=stream)
+    assert stream.getvalue().count("\n") == 3  # snapshot ensemble, single model, defaults
+    assert "seed 1/1: estimator defaults" in stream.getvalue()
+    # By hand, with scikit-learn's metrics: the defaults behind a StandardScaler, seed 0.
+    problem = reference_problem()
+    X, y = problem.X_test, problem.y_test
+    hand = make_pipeline(StandardScaler(), SnapshotEnsembleClassifier(random_state=0))
+    hand.fit(problem.X_train, problem.y_train)
+    proba = hand.predict_proba(X)
+    assert result.defaults_accuracy[0] == accuracy_score(y, hand.predict(X))
+    assert result.defaults_log_loss[0] == pytest.approx(log_loss(y, proba), rel=1e-6)
+    onehot = np.eye(3)[y]
+    brier = np.mean([brier_score_loss(onehot[:, c], proba[:, c]) for c in range(3)]) * 3
+    assert result.defaults_brier[0] == pytest.approx(brier, rel=1e-6)
+    confidence, right = proba.max(axis=1), proba.argmax(axis=1) == y
+    bins = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14)
+    gaps = [abs(np.sum(right[bins == b] - confidence[bins == b])) for b in range(15)]
+    assert result.defaults_ece[0] == pytest.approx(np.sum(gaps) / len(y), rel=1e-6)
+    fitted = result.defaults_estimator
+    assert fitted[-1].get_params() == hand[-1].get_params()
+    assert isinstance(fitted[0], StandardScaler) and result.defaults_fit_time[0] > 0
+    # Paired against the tutorial's snapshot ensemble and its single model, seed by seed.
+    summary = result.summary()
+    gain = summary["defaults_gain_over_ensemble"]["accuracy"]
+    assert gain["mean"] == result.defaults_accuracy[0] - result.ensemble_accuracy[0, -1]
+    gain = summary["defaults_gain_over_single_model"]["log_loss"]
+    assert gain["mean"] == pytest.approx(result.defaults_log_loss[0] - result.single_log_loss[0])
+    assert gain["won"] == int(result.defaults_log_loss[0] < result.single_log_loss[0])
+    assert summary["estimator_defaults"]["brier"]["mean"] == result.defaults_brier[0]
+    assert set(summary["fit_time_s"]) == {"snapshot", "single", "defaults"}
+    row = result.per_seed()[0]
+    assert row["estimator_defaults_ece"] == result.defaults_ece[0]
+    assert row["estimator_defaults_fit_time_s"] == result.defaults_fit_time[0]
+    assert result.to_dict()["settings"]["defaults_params"]["epochs"] == hand[-1].epochs
+    assert "random_state" not in result.to_dict()["settings"]["defaults_params"]
+    np.testing.assert_array_equal(result.top_label["defaults"][1], right)
+    table = result.format_table()
+    line = next(t for t in table.splitlines() if t.startswith("estimator defaults, standardized"))
+    assert f"{result.defaults_accuracy[0]:.3f} ± 0.000" in line
+    assert "Paired gain of the estimator defaults over 1 seeds" in table
+    assert "  over the ensemble of all 2 snapshots:" in table
+    assert f"n_networks={hand[-1].n_networks}, n_cycles={hand[-1].n_cycles}" in table
+    assert "estimator defaults" in table.splitlines()[-1]  # its fit time
 
 
 #: Parameters of the classifier the reference experiment leaves to its defaults: how the
@@ -390,7 +445,13 @@ def test_reference_params_pin_the_tutorial_whatever_the_defaults(monkeypatch):
         monkeypatch, n_networks=4, n_members=0.3, label_smoothing=0.1, momentum=0.5,
         hidden_layer_sizes=(3,),
     )  # fmt: skip
+    # The defaults line follows the (patched) defaults, the reference does not.
+    _patch_defaults(monkeypatch, epochs=20)
     result = run_reference(1, n_cycles=2, epochs=4)
+    defaults = result.defaults_estimator[-1]
+    assert (defaults.n_networks, defaults.n_members, defaults.label_smoothing) == (4, 0.3, 0.1)
+    assert len(defaults.snapshots_) == 10 and defaults.n_members_ == 3
+    assert "n_networks=4" in result.format_table() and "n_members=0.3" in result.format_table()
     params = result.estimator.get_params()
     assert params == params | REFERENCE_PARAMS | {"n_cycles": 2, "epochs": 4}
     assert result.estimator.n_members_ == 2 and len(result.estimator.snapshots_) == 2
@@ -398,13 +459,15 @@ def test_reference_params_pin_the_tutorial_whatever_the_defaults(monkeypatch):
     assert result.single_estimator.get_params() == params | one
     assert result.settings["label_smoothing"] == 0.0 and result.settings["n_networks"] == 1
     # --n-networks still sets the snapshot ensemble's networks; the single model stays one.
-    result = run_reference(1, n_cycles=2, epochs=4, n_networks=2)
+    result = run_reference(1, n_cycles=2, epochs=4, n_networks=2, defaults_line=False)
     assert result.estimator.n_networks == 2 and result.estimator.label_smoothing == 0.0
     assert result.single_estimator.get_params() == result.estimator.get_params() | one
 
 
 def test_run_reference_with_two_networks():
-    result = run_reference(1, n_cycles=3, epochs=6, hidden_layer_sizes=(8,), n_networks=2)
+    result = run_reference(
+        1, n_cycles=3, epochs=6, hidden_layer_sizes=(8,), n_networks=2, defaults_line=False
+    )
     assert result.settings["n_networks"] == 2
     assert result.estimator.n_networks == 2 and result.single_estimator.n_networks == 1
     assert result.one_network_accuracy.shape == result.one_network_log_loss.shape == (1, 3)
@@ -424,4 +487,5 @@ def test_run_reference_with_two_networks():
     table = result.format_table()
     assert "one network, last k" in table and "n_networks=2" in table
     # One network: no such columns.
-    assert "one_network_accuracy_mean" not in run_reference(1, n_cycles=2, epochs=4).per_k()[0]
+    one = run_reference(1, n_cycles=2, epochs=4, defaults_line=False)
+    assert "one_network_accuracy_mean" not in one.per_k()[0]

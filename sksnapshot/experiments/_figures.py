@@ -90,13 +90,17 @@ def reference_figures(result, out):
 
     figure, ax = _figure()
     single, _ = mean_std(result.single_accuracy)
+    lines = {
+        f"single model, same budget (mean of {len(result.seeds)})": float(single),
+        "Bayes-optimal, these test rows": result.bayes_accuracy,
+    }
+    if result.defaults_accuracy is not None:
+        defaults, _ = mean_std(result.defaults_accuracy)
+        lines[f"estimator defaults, standardized (mean of {len(result.seeds)})"] = float(defaults)
     EnsembleCurveDisplay(
         result.member_accuracy,
         result.ensemble_accuracy,
-        reference_lines={
-            f"single model, same budget (mean of {len(result.seeds)})": float(single),
-            "Bayes-optimal, these test rows": result.bayes_accuracy,
-        },
+        reference_lines=lines,
         one_network_scores=result.one_network_accuracy,
     ).plot(ax=ax)
     ax.set_title("Reference experiment: test accuracy of snapshots and ensembles")
@@ -104,7 +108,11 @@ def reference_figures(result, out):
     figure.savefig(paths[-1], dpi=100)
 
     if result.top_label:
-        names = {"snapshot": "snapshot ensemble", "single": "single model, same budget"}
+        names = {
+            "snapshot": "snapshot ensemble",
+            "single": "single model, same budget",
+            "defaults": "estimator defaults, standardized",
+        }
         curves = [(names[key], *result.top_label[key]) for key in names if key in result.top_label]
         figure = _reliability(
             curves,

@@ -33,8 +33,9 @@ def save_reference(result, out):
     Files: ``reference.txt`` (the printed table), ``reference.csv`` (one row per k),
     ``reference_seeds.csv`` (one row per seed), ``reference.json`` (everything),
     ``learning_rate.png``, ``ensemble_curve.png`` and ``reliability.png`` (the
-    reliability diagram of the top label, test rows of all seeds pooled) when matplotlib
-    is installed.
+    reliability diagram of the top label of the snapshot ensemble, the single model and,
+    when they ran, the estimator's defaults; test rows of all seeds pooled) when
+    matplotlib is installed.
 
     Parameters
     ----------

@@ -4,8 +4,10 @@ The data are fixed (:func:`reference_problem`); only the model's ``random_state`
 changes from run to run. Every run trains one snapshot ensemble and, as the baseline
 with the same training budget, a single model: the same estimator with ``n_cycles=1``,
 ``n_networks=1`` and ``n_members=None`` (:func:`single_network`: one network, one cosine
-decay over all the epochs). Gains are paired (same seed) and summarised as mean ±
-standard deviation with won / tied / lost counts.
+decay over all the epochs). Beside them, on the same rows, the estimator as the README
+recommends using it: its own defaults behind a ``StandardScaler`` (whatever those defaults
+are in this version). Gains are paired (same seed) and summarised as mean ± standard
+deviation with won / tied / lost counts.
 """
 
 import time
@@ -14,7 +16,7 @@ from itertools import combinations
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .. import SnapshotEnsembleClassifier
@@ -126,6 +128,39 @@ _SCORES = (
 )
 
 
+#: How the table names the estimator's defaults on standardized inputs.
+_DEFAULTS_LABEL = "estimator defaults, standardized"
+
+#: The defaults the table's note spells out (those that shape the model and its training).
+_DEFAULTS_SHOWN = (
+    "hidden_layer_sizes", "n_networks", "n_cycles", "epochs", "max_learning_rate",
+    "lr_update", "n_members", "label_smoothing",
+)  # fmt: skip
+
+
+def _defaults_model():
+    """The estimator's defaults as the README recommends using them: standardized inputs."""
+    return make_pipeline(StandardScaler(), SnapshotEnsembleClassifier())
+
+
+def _plain_params(estimator):
+    """The parameters of ``estimator`` that are plain data (for JSON and the table), but
+    its ``random_state`` (the seed of each run)."""
+    plain = (type(None), bool, int, float, str, tuple)
+    params = estimator.get_params(deep=False).items()
+    return {key: v for key, v in params if isinstance(v, plain) and key != "random_state"}
+
+
+def _defaults_note(params):
+    """The table's lines that say what the estimator-defaults line ran."""
+    shown = ", ".join(f"{key}={params[key]!r}" for key in _DEFAULTS_SHOWN if key in params)
+    return [
+        f"{_DEFAULTS_LABEL[0].upper()}{_DEFAULTS_LABEL[1:]}: make_pipeline(StandardScaler(), "
+        "SnapshotEnsembleClassifier(random_state=seed)) on the same training rows,",
+        f"  the classifier's defaults: {shown}.",
+    ]
+
+
 @dataclass
 class ReferenceResult:
     """Everything measured by :func:`run_reference`.
@@ -179,10 +214,25 @@ class ReferenceResult:
         the networks; ``None`` with one network.
     one_network_brier, one_network_ece : ndarray or None, default=None
         The same for the Brier score and the top-label ECE.
+    defaults_accuracy, defaults_log_loss : ndarray of shape (n_seeds,) or None, default=None
+        Test accuracy and log loss of the estimator's defaults on standardized inputs
+        (``make_pipeline(StandardScaler(), SnapshotEnsembleClassifier(random_state=seed))``)
+        trained on the same rows; ``None`` when the run left that line out
+        (``defaults_line=False``).
+    defaults_brier, defaults_ece : ndarray of shape (n_seeds,) or None, default=None
+        Its Brier score and top-label ECE.
+    defaults_fit_time : ndarray of shape (n_seeds,) or None, default=None
+        Seconds of its ``fit`` (the scaler's and the network's).
+    defaults_estimator : Pipeline or None, default=None
+        It, fitted with the first seed.
+    defaults_params : dict or None, default=None
+        The classifier's parameters it ran with (its defaults in this version; those
+        that are plain data).
     top_label : dict, default={}
-        ``"snapshot"`` (the ensemble of all snapshots) and ``"single"`` (the single
-        model): ``(confidence, correct)``, the top-label confidence of every test row
-        of every seed and whether its most probable class is right (see
+        ``"snapshot"`` (the ensemble of all snapshots), ``"single"`` (the single model)
+        and ``"defaults"`` (the estimator's defaults, when they ran):
+        ``(confidence, correct)``, the top-label confidence of every test row of every
+        seed and whether its most probable class is right (see
         :func:`~sksnapshot._inspection.top_label`), for the reliability diagram.
     """
 
@@ -212,12 +262,24 @@ class ReferenceResult:
     one_network_log_loss: np.ndarray | None = None
     one_network_brier: np.ndarray | None = None
     one_network_ece: np.ndarray | None = None
+    defaults_accuracy: np.ndarray | None = None
+    defaults_log_loss: np.ndarray | None = None
+    defaults_brier: np.ndarray | None = None
+    defaults_ece: np.ndarray | None = None
+    defaults_fit_time: np.ndarray | None = None
+    defaults_estimator: object = field(default=None, repr=False)
+    defaults_params: dict | None = None
     top_label: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_snapshots(self):
         """Number of snapshots of every run."""
         return self.member_accuracy.shape[1]
+
+    @property
+    def _has_defaults(self):
+        """Whether the run has the line of the estimator's defaults."""
+        return self.defaults_accuracy is not None
 
     def _scores(self, prefix, key):
         """The array ``<prefix>_<key>`` (e.g. ``member_brier``)."""
@@ -262,22 +324,31 @@ class ReferenceResult:
         -------
         rows : list of dict
             ``seed``, the final scores (accuracy, log loss, Brier, top-label ECE) of the
-            ensemble, its final snapshot and the single model, disagreement, fit times
-            and every snapshot's and last-k ensemble's accuracy.
+            ensemble, its final snapshot, the single model and (when they ran) the
+            estimator's defaults (``estimator_defaults_<score>``), disagreement, fit
+            times and every snapshot's and last-k ensemble's accuracy.
         """
         rows = []
+        defaults = self._has_defaults
         for i, seed in enumerate(self.seeds):
             row = {"seed": seed}
             for key, _, _ in _SCORES:
                 row[f"ensemble_{key}"] = self._scores("ensemble", key)[i, -1]
                 row[f"final_snapshot_{key}"] = self._scores("member", key)[i, -1]
                 row[f"single_model_{key}"] = self._scores("single", key)[i]
+                if defaults:
+                    row[f"estimator_defaults_{key}"] = self._scores("defaults", key)[i]
             rows.append(
                 row
                 | {
                     "member_disagreement": self.disagreement[i],
                     "fit_time_s": self.fit_time[i],
                     "single_fit_time_s": self.single_fit_time[i],
+                    **(
+                        {"estimator_defaults_fit_time_s": self.defaults_fit_time[i]}
+                        if defaults
+                        else {}
+                    ),
                     **{
                         f"snapshot_{j + 1}_accuracy": self.member_accuracy[i, j]
                         for j in range(self.n_snapshots)
@@ -301,6 +372,10 @@ class ReferenceResult:
             key: self._scores("member", key)[:, -1] for key, _, _ in _SCORES
         }
         finals["single_model"] = {key: self._scores("single", key) for key, _, _ in _SCORES}
+        if self._has_defaults:
+            finals["estimator_defaults"] = {
+                key: self._scores("defaults", key) for key, _, _ in _SCORES
+            }
         return finals
 
     def summary(self):
@@ -311,7 +386,11 @@ class ReferenceResult:
         summary : dict
             Mean and std over seeds of the ensemble's, final snapshot's and single
             network's accuracy, log loss, Brier score and top-label ECE, the paired
-            gains, disagreement, fit times and the Bayes accuracies.
+            gains, disagreement, fit times and the Bayes accuracies. When the
+            estimator's defaults ran: their scores (``estimator_defaults``), their paired
+            gains over the ensemble and over the single model
+            (``defaults_gain_over_ensemble``, ``defaults_gain_over_single_model``) and
+            their fit time (``fit_time_s["defaults"]``).
         """
 
         def stats(values):
@@ -320,21 +399,29 @@ class ReferenceResult:
 
         finals = self._finals()
         models = {name: {key: stats(v) for key, v in got.items()} for name, got in finals.items()}
-        ensemble = finals["ensemble"]
 
-        def gains(over):
+        def gains(over, of="ensemble"):
             return {
-                key: paired_gain(ensemble[key], finals[over][key], higher_is_better=higher)
+                key: paired_gain(finals[of][key], finals[over][key], higher_is_better=higher)
                 for key, _, higher in _SCORES
             }
 
+        fit_time = {"snapshot": stats(self.fit_time), "single": stats(self.single_fit_time)}
+        defaults = {}
+        if self._has_defaults:
+            fit_time["defaults"] = stats(self.defaults_fit_time)
+            defaults = {
+                "defaults_gain_over_ensemble": gains("ensemble", of="estimator_defaults"),
+                "defaults_gain_over_single_model": gains("single_model", of="estimator_defaults"),
+            }
         return {
             "n_seeds": len(self.seeds),
             **models,
             "gain_over_final_snapshot": gains("final_snapshot"),
             "gain_over_single_model": gains("single_model"),
+            **defaults,
             "member_disagreement": stats(self.disagreement),
-            "fit_time_s": {"snapshot": stats(self.fit_time), "single": stats(self.single_fit_time)},
+            "fit_time_s": fit_time,
             "bayes_accuracy_test_rows": self.bayes_accuracy,
             "bayes_accuracy_population": self.bayes_population_accuracy,
         }
@@ -345,12 +432,14 @@ class ReferenceResult:
         Returns
         -------
         data : dict
-            Settings, seeds, wall time, environment, summary and the per-k and per-seed
-            rows.
+            Settings (with ``defaults_params``, the parameters of the estimator's
+            defaults, when they ran), seeds, wall time, environment, summary and the
+            per-k and per-seed rows.
         """
         return {
             "experiment": "reference",
-            "settings": self.settings,
+            "settings": self.settings
+            | ({"defaults_params": self.defaults_params} if self._has_defaults else {}),
             "seeds": self.seeds,
             "wall_time_s": self.wall_time,
             "environment": environment(),
@@ -409,6 +498,7 @@ class ReferenceResult:
             *([(f"one network, all {m} snapshots", "ensemble_one_network")] if several else []),
             ("final snapshot", "final_snapshot"),
             ("single model, same budget", "single_model"),
+            *([(_DEFAULTS_LABEL, "estimator_defaults")] if self._has_defaults else []),
         ]
         bayes, population = self.bayes_accuracy, self.bayes_population_accuracy
         lines += ["", f"{'':<38}" + "  ".join(f"{label:>15}" for _, label, _ in _SCORES)]
@@ -423,26 +513,48 @@ class ReferenceResult:
             "Brier: squared error summed over the classes, mean over rows (0 to 2).",
             "Top-label ECE: expected calibration error of the most probable class "
             "(15 equal-width confidence bins).",
-            "",
-            f"Paired gain of the ensemble over {n} seeds: mean ± std   won/tied/lost",
         ]
+        if self._has_defaults:
+            lines += _defaults_note(self.defaults_params)
+        blocks = [
+            (
+                "the ensemble",
+                [
+                    ("its final snapshot", "gain_over_final_snapshot"),
+                    ("a single model, same budget", "gain_over_single_model"),
+                ],
+            )
+        ]
+        if self._has_defaults:
+            blocks.append(
+                (
+                    "the estimator defaults",
+                    [
+                        (f"the ensemble of all {m} snapshots", "defaults_gain_over_ensemble"),
+                        ("a single model, same budget", "defaults_gain_over_single_model"),
+                    ],
+                )
+            )
         width = max(len(label) for _, label, _ in _SCORES)
-        for name, key in (
-            ("final snapshot", "gain_over_final_snapshot"),
-            ("single model, same budget", "gain_over_single_model"),
-        ):
-            gain = summary[key]
-            lines.append(f"  over its {name}:" if name == "final snapshot" else f"  over a {name}:")
-            for score, label, higher in _SCORES:
-                note = "" if higher else "  (negative is better)"
-                lines.append(f"    {label:<{width}}  {format_gain(gain[score])}{note}")
+        for of, rivals in blocks:
+            lines += ["", f"Paired gain of {of} over {n} seeds: mean ± std   won/tied/lost"]
+            for name, key in rivals:
+                lines.append(f"  over {name}:")
+                for score, label, higher in _SCORES:
+                    note = "" if higher else "  (negative is better)"
+                    lines.append(f"    {label:<{width}}  {format_gain(summary[key][score])}{note}")
+        defaults_time = (
+            f", estimator defaults {format_mean_std(self.defaults_fit_time, 2)} s"
+            if self._has_defaults
+            else ""
+        )
         lines += [
             "",
             "Snapshots disagree on "
             f"{format_mean_std(100 * self.disagreement, digits=1)} % of the test rows "
             "(mean over pairs of snapshots).",
             f"Fit time per model: snapshot ensemble {format_mean_std(self.fit_time, 2)} s, "
-            f"single model {format_mean_std(self.single_fit_time, 2)} s; "
+            f"single model {format_mean_std(self.single_fit_time, 2)} s{defaults_time}; "
             f"wall time {self.wall_time:.1f} s.",
         ]
         return "\n".join(lines)
@@ -458,6 +570,7 @@ def run_reference(
     hidden_layer_sizes=REFERENCE_PARAMS["hidden_layer_sizes"],
     scale=False,
     n_networks=REFERENCE_PARAMS["n_networks"],
+    defaults_line=True,
     progress=None,
 ):
     """Run the reference experiment for seeds ``0..n_seeds-1``.
@@ -468,6 +581,10 @@ def run_reference(
     ``n_members=None``; one network, one cosine decay over all the epochs). The
     snapshot ensemble takes ``REFERENCE_PARAMS`` (the tutorial's settings, every one
     pinned, so that a change of the estimator's defaults does not move it) with the
+    parameters below. With ``defaults_line``, also the estimator as the README
+    recommends using it, on the same training and test rows:
+    ``make_pipeline(StandardScaler(), SnapshotEnsembleClassifier(random_state=seed))``,
+    the classifier's own defaults (whatever they are in this version), none of the
     parameters below.
 
     Parameters
@@ -492,6 +609,10 @@ def run_reference(
         snapshot holding all of them (1 is the tutorial's). The single model stays one
         network. With more than one, the result also has one network's ensemble of its
         last k snapshots (``one_network_accuracy``, ``one_network_log_loss``).
+    defaults_line : bool, default=True
+        Also fit and score the estimator's defaults on standardized inputs for every
+        seed (``defaults_*`` of the result, one more line of the table and paired gains
+        over the snapshot ensemble and the single model); ``False`` leaves them out.
     progress : file-like or None, default=None
         Where to report live progress (e.g. ``sys.stderr``); ``None`` is silent.
 
@@ -518,27 +639,29 @@ def run_reference(
             make_pipeline(StandardScaler(), snapshot),
             make_pipeline(StandardScaler(), single),
         )
+    models = [("snapshot", snapshot, "snapshot ensemble"), ("single", single, "single model")]
+    if defaults_line:
+        models.append(("defaults", _defaults_model(), "estimator defaults"))
     seeds = list(range(int(n_seeds)))
-    tracker = Progress(2 * len(seeds), stream=progress, enabled=progress is not None)
+    tracker = Progress(len(models) * len(seeds), stream=progress, enabled=progress is not None)
     start = time.perf_counter()
     runs, first = [], {}
     for seed in seeds:
         run = {}
-        for name, template in (("snapshot", snapshot), ("single", single)):
-            label = "snapshot ensemble" if name == "snapshot" else "single model"
+        for name, template, label in models:
             tracker.start(f"seed {seed + 1}/{len(seeds)}: {label}")
             model = clone(template)
-            key = "random_state" if not scale else model.steps[-1][0] + "__random_state"
-            model.set_params(**{key: seed})
+            prefix = f"{model.steps[-1][0]}__" if isinstance(model, Pipeline) else ""
+            model.set_params(**{f"{prefix}random_state": seed})
             tick = time.perf_counter()
             model.fit(problem.X_train, problem.y_train)
             run[f"{name}_fit_time"] = time.perf_counter() - tick
             if name == "snapshot":
                 run.update(snapshot_scores(model, problem.X_test, problem.y_test))
             proba = model.predict_proba(problem.X_test)
-            if name == "single":
+            if name != "snapshot":
                 scores = proba_scores(problem.y_test, model.classes_, proba)
-                run |= {f"single_{key}": value for key, value in scores.items()}
+                run |= {f"{name}_{key}": value for key, value in scores.items()}
             run[f"{name}_top_label"] = top_label(problem.y_test, model.classes_, proba)
             first.setdefault(name, model)
             tracker.advance(
@@ -551,6 +674,7 @@ def run_reference(
         return np.array([run[key] for run in runs])
 
     several = n_networks > 1
+    ran = [name for name, _, _ in models]
     return ReferenceResult(
         settings={**params, "scale": bool(scale)},
         seeds=seeds,
@@ -571,11 +695,18 @@ def run_reference(
         wall_time=time.perf_counter() - start,
         estimator=first["snapshot"],
         single_estimator=first["single"],
+        **{
+            f"defaults_{key}": stack(f"defaults_{key}") if defaults_line else None
+            for key in PROBA_METRICS
+        },
+        defaults_fit_time=stack("defaults_fit_time") if defaults_line else None,
+        defaults_estimator=first.get("defaults"),
+        defaults_params=_plain_params(first["defaults"][-1]) if defaults_line else None,
         top_label={
             name: tuple(
                 np.concatenate(part)
                 for part in zip(*(run[f"{name}_top_label"] for run in runs), strict=True)
             )
-            for name in ("snapshot", "single")
+            for name in ran
         },
     )
