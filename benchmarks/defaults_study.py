@@ -6,9 +6,10 @@ same-budget single network: "single" is C with ``n_cycles=1``, ``n_networks=1`` 
 ``n_members=None``, everything else as in C (not the old defaults). The snapshot
 ensemble and its single network run as two ``run_compare`` calls with the same
 ``random_state``, hence the same folds, paired fold by fold (``compare_estimators``'s
-own "single" is a clone of the snapshot with ``n_cycles=1`` only: it would keep
-``n_networks`` and ``n_members``). ``old`` (today's defaults) always runs too: the
-fit-time gate compares C's fit time with it.
+"single", :func:`sksnapshot.experiments.single_network`, is that same network; its
+parameters are written out here so that candidates sharing it share its cache entry).
+``old`` (today's defaults) always runs too: the fit-time gate compares C's fit time with
+it.
 
 Singles that several candidates share (e.g. ``old``, ``net4``, ``net4_half`` and
 ``net4_fewcycles`` all have the single network of the old defaults) are fitted once.
