@@ -198,9 +198,12 @@ def build_parser():
         "HistGradientBoostingClassifier. Regression (R², RMSE): MLPRegressor, Ridge, "
         "HistGradientBoostingRegressor (RandomForestRegressor on request); the networks "
         "learn standardized targets. Snapshot variants: snapshot_weights "
-        "(combine='weights'), snapshot_auto (n_members='auto') and snapshot_networks "
-        "(n_networks=4: four networks trained side by side, the cheap rival of the true "
-        "ensemble).",
+        "(combine='weights'), snapshot_auto (n_members='auto'), snapshot_one_network "
+        "(n_networks=1: one network, whatever the snapshot ensemble's; in the "
+        "classification default set) and snapshot_networks (n_networks=4: four networks "
+        "trained side by side, the cheap rival of the true ensemble; in the regression "
+        "default set). A snapshot ensemble fitted with several networks also reports one "
+        "network's final snapshot, snapshots and last-k ensemble.",
     )
     compare.add_argument(
         "--task",

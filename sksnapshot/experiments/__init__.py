@@ -7,8 +7,8 @@
 * :func:`run_compare`: cross-validated comparison with a single network, a true ensemble
   of independently trained networks and scikit-learn estimators on several datasets,
   for classification (``SnapshotEnsembleClassifier``) or regression
-  (``SnapshotEnsembleRegressor``), with the snapshot variants ``combine="weights"`` and
-  ``n_members="auto"``.
+  (``SnapshotEnsembleRegressor``), with the snapshot variants ``combine="weights"``,
+  ``n_members="auto"``, ``n_networks=1`` and ``n_networks=4``.
 * The pieces they are made of: the datasets (:func:`reference_problem`,
   :func:`load_dataset`), the Bayes classifier of Gaussian blobs (:func:`bayes_posterior`,
   :func:`bayes_accuracy`), the baselines (:func:`single_network`,

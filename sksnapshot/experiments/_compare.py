@@ -46,6 +46,7 @@ _COST = {
     "snapshot": 1.0,
     "snapshot_weights": 1.0,
     "snapshot_auto": 0.9,
+    "snapshot_one_network": 1.0,
     "snapshot_networks": 1.5,
     "single": 1.0,
     "mlp": 0.25,
@@ -55,12 +56,18 @@ _COST = {
     "hist_gb": 0.2,
 }
 
+#: The snapshot ensembles whose table rows get their final snapshot's and last-k lines.
+_DETAILED = ("snapshot", "snapshot_one_network", "snapshot_networks")
+
 #: How the table explains the snapshot variants, when they ran.
 _VARIANT_NOTES = {
     "snapshot_weights": "the same training as the snapshot ensemble, then the snapshots' "
     "weights averaged into one network (combine='weights'): one network's prediction cost",
     "snapshot_auto": "trained on 90 % of the training rows; the number of last snapshots it "
     "keeps is chosen by the loss on the other 10 % (n_members='auto')",
+    "snapshot_one_network": "the snapshot ensemble with n_networks=1: one network, as in "
+    "sksnapshot 0.1.0 (when the snapshot ensemble has several, its paired gain over this "
+    "one is what the other networks add)",
     "snapshot_networks": f"the snapshot ensemble's training with n_networks={SNAPSHOT_NETWORKS}: "
     "that many independently initialised networks trained side by side on the same "
     "batches, every snapshot holding all of them (its members are the (snapshot, "
@@ -211,12 +218,23 @@ class CompareResult:
             key for key in several if any(key in row for row in rows)
         ]
 
+    def _several_networks(self, dataset, estimator):
+        """Whether a fold of ``estimator`` was fitted with several networks per snapshot.
+
+        Decided by the fitted estimators (``snapshot_networks_.shape[1] > 1``, recorded
+        as ``n_networks``), not by the name: ``snapshot_networks``, and ``snapshot``
+        too when its ``n_networks`` gave several.
+        """
+        return bool(np.any(self._finite(dataset, estimator, "n_networks") > 1))
+
     def has_one_network(self, dataset, estimator):
         """Whether the folds of ``estimator`` hold one network's last-k ensembles.
 
-        True for a snapshot ensemble of several networks that averages its members'
-        outputs (``snapshot_networks``): its folds then also score every network's
-        own ensemble of its last k snapshots (see :meth:`last_k`).
+        True for a snapshot ensemble fitted with several networks that averages its
+        members' outputs (``snapshot_networks``, or any snapshot ensemble whose
+        ``n_networks`` gave several: decided by the fitted estimators, not by the name):
+        its folds then also score every network's own ensemble of its last k snapshots
+        (see :meth:`last_k`).
 
         Parameters
         ----------
@@ -285,7 +303,7 @@ class CompareResult:
             if ours == "snapshot":
                 others = [name for name in present if name != ours]
             elif ours == "snapshot_networks":
-                rivals = ("single", "true_ensemble", "snapshot")
+                rivals = ("single", "true_ensemble", "snapshot", "snapshot_one_network")
                 others = [name for name in rivals if name in present]
             else:
                 others = [name for name in ("single",) if name in present]
@@ -297,12 +315,14 @@ class CompareResult:
 
         The snapshot ensemble (``of="snapshot"``) over every other estimator and over its
         final snapshot; each variant (``snapshot_weights``, ``snapshot_auto``) over the
-        single network and over its own final snapshot; the snapshot ensemble of several
-        networks (``snapshot_networks``) over the single network, the true ensemble, the
-        snapshot ensemble of one network and its own final snapshot (the mean of its
-        networks' scores there). Gains are ``ours - theirs`` per
-        fold, over the folds where both fits succeeded; for losses and errors a negative
-        gain is better (see ``paired_gain``).
+        single network and over its own final snapshot, and so does the snapshot
+        ensemble of one network (``snapshot_one_network``: the snapshot ensemble's gain
+        over it is what its networks add, when it has several); the snapshot ensemble of
+        ``SNAPSHOT_NETWORKS`` networks (``snapshot_networks``) over the single network,
+        the true ensemble, the snapshot ensemble, the snapshot ensemble of one network
+        and its own final snapshot (the mean of its networks' scores there). Gains are
+        ``ours - theirs`` per fold, over the folds where both fits succeeded; for losses
+        and errors a negative gain is better (see ``paired_gain``).
 
         Returns
         -------
@@ -415,14 +435,14 @@ class CompareResult:
         lines = []
         task = self.task
         width = self._label_width()
-        if estimator in ("snapshot", "snapshot_networks"):
+        if estimator in _DETAILED:
             finals = "  ".join(
                 f"{self._format(dataset, estimator, key):>15}"
                 for key in (f"final_snapshot_{m.key}" for m in self.metrics)
             )
             spread = task.format_spread(row[f"{task.spread_key}_mean"])
             what = "  its final snapshot"
-            if estimator == "snapshot_networks":
+            if self._several_networks(dataset, estimator):
                 what += ", one network"
                 spread = f"mean over its networks; {spread}"
             lines.append(f"  {what:<{width}}{finals}  ({spread})")
@@ -713,13 +733,12 @@ def run_compare(
                 if name in SNAPSHOT_ESTIMATORS:
                     if failed:
                         row |= dict.fromkeys(_snapshot_scalars(spec), np.nan)
-                        if name == "snapshot_networks":
-                            row |= dict.fromkeys(_network_scalars(spec), np.nan)
                     else:
                         test = tests[fold]
                         estimator = cv_result["estimator"][fold]
                         row |= _snapshot_row(spec, estimator, X[test], y[test])
                 folds.append(row)
+            _fill_failed_networks(spec, folds[-n_folds:])
             bayes = COMPARE_DATASETS[dataset].bayes_prediction
             if e_index == 1 and bayes is not None:
                 for fold, test in enumerate(tests):
@@ -812,6 +831,18 @@ def _snapshot_scalars(task):
 def _network_scalars(task):
     """The scalar columns of the fold row of a snapshot ensemble of several networks."""
     return ["n_networks"] + [f"one_network_{m.key}" for m in task.metrics]
+
+
+def _fill_failed_networks(task, rows):
+    """NaN network columns in the failed folds of an estimator fitted with several networks.
+
+    Whether it has several comes from its fitted folds (``_snapshot_row``), not from its
+    name; when every fold failed nothing says so and the columns stay out.
+    """
+    keys = [key for key in _network_scalars(task) if any(key in row for row in rows)]
+    for row in rows:
+        if row["fit_failed"]:
+            row |= dict.fromkeys(keys, np.nan)
 
 
 def _snapshot_row(task, estimator, X, y):

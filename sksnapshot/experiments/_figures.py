@@ -254,4 +254,4 @@ def compare_figures(result, out):
 
 
 #: The estimators of a comparison's reliability diagrams, when they ran.
-_RELIABILITY = ("snapshot", "snapshot_networks", "single", "true_ensemble")
+_RELIABILITY = ("snapshot", "snapshot_one_network", "snapshot_networks", "single", "true_ensemble")
