@@ -32,6 +32,11 @@ def test_help_lists_both_commands(capsys):
     out = capsys.readouterr().out
     for option in ("--datasets", "--estimators", "--n-repeats", "--n-splits", "--quick", "--out"):
         assert option in out
+    # The snapshot variants of both tasks, and each task's default set.
+    out = " ".join(out.split())
+    assert "snapshot_one_network (n_networks=1" in out and "snapshot_networks (n_networks=4" in out
+    assert "(default snapshot snapshot_one_network single true_ensemble" in out
+    assert "snapshot_auto snapshot_networks single mlp ridge hist_gb)" in out
 
 
 def test_reference_is_the_default_command_and_writes_its_results(tmp_path, capsys):

@@ -27,7 +27,7 @@ from sksnapshot.experiments import (
     save_compare,
     task_datasets,
 )
-from sksnapshot.experiments._compare import _cross_validate
+from sksnapshot.experiments._compare import _cross_validate, _fill_failed_networks
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -483,3 +483,64 @@ def test_compare_snapshot_networks_against_the_true_ensemble(tmp_path):
     assert len(_rows(tmp_path / "compare_folds.csv")) == 8
     _assert_png(tmp_path / "compare_accuracy.png")
     _assert_png(tmp_path / "compare_reliability_wine.png")
+
+
+def test_one_network_columns_follow_the_fitted_networks_not_the_name(tmp_path):
+    # Issue 14: once the classifier's default is several networks, "snapshot" itself
+    # has them. Its folds, summary and table get the one-network columns and lines
+    # because its fitted estimators have snapshot_networks_.shape[1] > 1, not because
+    # of its name; the one-network variant gets none.
+    params = {"hidden_layer_sizes": (8,), "n_cycles": 2, "epochs": 4, "n_networks": 4}
+    names = ["snapshot", "snapshot_one_network"]
+    result = run_compare(["wine"], names, n_splits=2, snapshot_params=params)
+    assert result.settings["snapshot_params"]["n_networks"] == 4
+    rows = {name: [r for r in result.folds if r["estimator"] == name] for name in names}
+    for row in rows["snapshot"]:
+        assert row["n_networks"] == 4 and row["n_snapshots"] == 2
+        assert np.array(row["network_member_accuracy"], dtype=float).shape == (2, 4)
+        assert row["one_network_log_loss"] == row["one_network_last_k_log_loss"][-1]
+    for row in rows["snapshot_one_network"]:
+        assert not any(key.startswith(("n_networks", "one_network", "network_")) for key in row)
+    assert result.has_one_network("wine", "snapshot")
+    assert not result.has_one_network("wine", "snapshot_one_network")
+    summary = {row["estimator"]: row for row in result.summary()}
+    assert summary["snapshot"]["n_networks_mean"] == 4
+    assert "one_network_accuracy_mean" in summary["snapshot"]
+    assert "one_network_accuracy_mean" not in summary["snapshot_one_network"]
+    table = result.format_table()
+    lines = table.splitlines()
+    snapshot = lines.index(next(line for line in lines if line.startswith("  snapshot ensemble  ")))
+    one = lines.index(next(line for line in lines if line.startswith("  snapshot ensemble, 1 ")))
+    # Under the snapshot ensemble: one network's final snapshot, snapshots and last k.
+    assert lines[snapshot + 1].startswith("    its final snapshot, one network ")
+    assert "mean over its networks" in lines[snapshot + 1]
+    assert lines[snapshot + 2].startswith("    its snapshots, one network ")
+    assert lines[snapshot + 4].startswith("    one network's last k ")
+    # Under the one-network variant: its final snapshot and last k, of its one network.
+    assert lines[one + 1].startswith("    its final snapshot  ")
+    assert "networks" not in lines[one + 1]
+    assert lines[one + 2].startswith("    ensembles of its last k ")
+    assert "snapshot ensemble, 1 network: the snapshot ensemble with n_networks=1" in table
+    pairs = [(g["of"], g["over"]) for g in result.gains()]
+    assert pairs == [
+        ("snapshot", "snapshot_one_network"),
+        ("snapshot", "final_snapshot"),
+        ("snapshot_one_network", "final_snapshot"),
+    ]
+    save_compare(result, tmp_path)
+    folds = _rows(tmp_path / "compare_folds.csv")
+    assert {row["n_networks"] for row in folds} == {"4", ""}
+
+
+def test_failed_folds_get_network_columns_from_the_fitted_folds():
+    spec = TASKS["classification"]
+    several = [
+        {"fit_failed": False, "n_networks": 4, "one_network_accuracy": 0.9},
+        {"fit_failed": True, "accuracy": np.nan},
+    ]
+    _fill_failed_networks(spec, several)
+    assert np.isnan(several[1]["n_networks"]) and np.isnan(several[1]["one_network_accuracy"])
+    assert "one_network_log_loss" not in several[1]  # no fitted fold had it
+    one = [{"fit_failed": False, "accuracy": 0.9}, {"fit_failed": True, "accuracy": np.nan}]
+    _fill_failed_networks(spec, one)
+    assert set(one[1]) == {"fit_failed", "accuracy"}

@@ -15,11 +15,14 @@ from sksnapshot import SnapshotEnsembleClassifier
 from sksnapshot._inspection import grid_scores, stack_scores, top_label, top_label_ece
 from sksnapshot.experiments import (
     COMPARE_DATASETS,
+    DEFAULT_ESTIMATORS,
     REFERENCE_PARAMS,
+    SNAPSHOT_ESTIMATORS,
     bayes_accuracy,
     bayes_posterior,
     brier_score,
     compare_estimators,
+    estimator_label,
     expected_calibration_error,
     independent_ensemble,
     load_dataset,
@@ -28,6 +31,7 @@ from sksnapshot.experiments import (
     run_reference,
     single_network,
 )
+from sksnapshot.experiments._estimators import SNAPSHOT_NETWORKS
 from sksnapshot.experiments._progress import Progress, format_duration
 from sksnapshot.experiments._report import format_mean_std, mean_std, paired_gain
 
@@ -127,14 +131,14 @@ def test_compare_estimators_share_the_network_and_budget():
     params = dict(hidden_layer_sizes=(7,), n_cycles=4, epochs=12, max_learning_rate=0.02)
     models = compare_estimators(snapshot_params=params, random_state=3)
     assert list(models) == [
-        "snapshot", "snapshot_networks", "single", "true_ensemble", "mlp", "logreg",
+        "snapshot", "snapshot_one_network", "single", "true_ensemble", "mlp", "logreg",
         "random_forest", "hist_gb",
     ]  # fmt: skip
     snapshot, single = models["snapshot"][-1], models["single"][-1]
-    # The 4-network variant differs from the snapshot ensemble by n_networks only.
-    networks = models["snapshot_networks"][-1]
-    assert networks.n_networks == 4 and snapshot.n_networks == 1
-    assert networks.get_params() == snapshot.get_params() | {"n_networks": 4}
+    # The one-network variant differs from the snapshot ensemble by n_networks only.
+    assert models["snapshot_one_network"][-1].get_params() == snapshot.get_params() | {
+        "n_networks": 1
+    }
     assert snapshot.get_params()["n_cycles"] == 4 and single.n_cycles == 1
     for key in ("hidden_layer_sizes", "epochs", "max_learning_rate", "random_state"):
         assert getattr(single, key) == getattr(snapshot, key)
@@ -145,6 +149,37 @@ def test_compare_estimators_share_the_network_and_budget():
     assert models["mlp"][-1].hidden_layer_sizes == (7,)
     with pytest.raises(ValueError, match="Unknown estimator"):
         compare_estimators(["svm"])
+
+
+def test_the_network_variants_keep_every_other_snapshot_parameter():
+    # Issue 14: snapshot_one_network is the snapshot ensemble with n_networks=1 and
+    # snapshot_networks with n_networks=SNAPSHOT_NETWORKS (4), whatever snapshot_params
+    # say; every other parameter, the user's included, stays the snapshot ensemble's.
+    params = dict(hidden_layer_sizes=(7,), n_cycles=5, epochs=10, n_networks=4,
+                  n_members=0.3, label_smoothing=0.1, max_learning_rate=0.02)  # fmt: skip
+    names = ["snapshot", "snapshot_one_network", "snapshot_networks"]
+    models = compare_estimators(names, snapshot_params=params, random_state=2)
+    snapshot, one, four = (models[name][-1] for name in names)
+    assert snapshot.n_networks == 4 and (snapshot.n_members, snapshot.n_cycles) == (0.3, 5)
+    assert one.get_params() == snapshot.get_params() | {"n_networks": 1}
+    assert four.get_params() == snapshot.get_params() | {"n_networks": SNAPSHOT_NETWORKS}
+    assert (one.label_smoothing, one.n_members, one.random_state) == (0.1, 0.3, 2)
+    assert SNAPSHOT_NETWORKS == 4
+    assert estimator_label("snapshot_one_network") == "snapshot ensemble, 1 network"
+    assert estimator_label("snapshot_networks") == "snapshot ensemble of 4 networks"
+    # The regressor's too, through its wrappers; both are snapshot ensembles of compare.
+    models = compare_estimators(
+        names, task="regression", snapshot_params={"n_networks": 3, "n_members": 2}
+    )
+    snapshot, one, four = (models[name].regressor[-1] for name in names)
+    assert one.get_params() == snapshot.get_params() | {"n_networks": 1}
+    assert four.get_params() == snapshot.get_params() | {"n_networks": 4}
+    assert set(names) <= set(SNAPSHOT_ESTIMATORS)
+    # Each task's default set has the variant whose networks differ from its default.
+    assert "snapshot_one_network" in DEFAULT_ESTIMATORS["classification"]
+    assert "snapshot_networks" not in DEFAULT_ESTIMATORS["classification"]
+    assert "snapshot_networks" in DEFAULT_ESTIMATORS["regression"]
+    assert "snapshot_one_network" not in DEFAULT_ESTIMATORS["regression"]
 
 
 def test_the_single_network_is_one_network_one_cycle_all_snapshots():
