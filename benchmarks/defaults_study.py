@@ -6,10 +6,12 @@ same-budget single network: "single" is C with ``n_cycles=1``, ``n_networks=1`` 
 ``n_members=None``, everything else as in C (not the old defaults). The snapshot
 ensemble and its single network run as two ``run_compare`` calls with the same
 ``random_state``, hence the same folds, paired fold by fold (``compare_estimators``'s
-"single", :func:`sksnapshot.experiments.single_network`, is that same network; its
-parameters are written out here so that candidates sharing it share its cache entry).
-``old`` (today's defaults) always runs too: the fit-time gate compares C's fit time with
-it.
+"single", :func:`sksnapshot.experiments.single_network`, is that same network). Every
+candidate is a change to the 0.1.0 defaults (``OLD_DEFAULTS`` pins the parameters issue
+14 moved), so the names keep their meaning whatever the estimator's defaults are.
+``old`` (the 0.1.0 defaults on today's code) always runs too; the study's fit-time
+column compares C with it on today's code. The issue's fit-time gate (against the 0.1.0
+*code*, e71d99d) is measured by ``benchmarks/defaults_fit_time.py``.
 
 Singles that several candidates share (e.g. ``old``, ``net4``, ``net4_half`` and
 ``net4_fewcycles`` all have the single network of the old defaults) are fitted once.
@@ -23,7 +25,8 @@ Gates for C (per dataset unless said otherwise):
   better on average on every dataset;
 * moons_noisy accuracy >= 0.910, digits_10pct accuracy >= 0.925, label_noise log loss
   <= 0.50 (when those datasets ran);
-* fit time of C <= 1.0 x the old defaults' (sum of mean fit times over the datasets).
+* fit time of C <= 1.0 x the old defaults' on today's code (sum of mean fit times over
+  the datasets; a stricter, noisier check than ``defaults_fit_time.py``'s).
 
 Run::
 
@@ -47,10 +50,16 @@ import numpy as np
 from sksnapshot.experiments import COMPARE_DATASETS, run_compare
 from sksnapshot.experiments._report import paired_gain
 
-#: Candidate defaults: name -> snapshot_params (on top of today's defaults).
+#: The 0.1.0 defaults of the parameters the study moves (issue 14 changed some of them):
+#: every candidate is fitted with ``{**OLD_DEFAULTS, **candidate}``, so that the
+#: candidates mean the same before and after the estimator's defaults change.
+OLD_DEFAULTS = {"n_networks": 1, "n_members": None, "label_smoothing": 0.0}
+
+#: Candidate defaults: name -> snapshot_params (on top of the 0.1.0 defaults).
 CANDIDATES = {
     "old": {},
     "net4": {"n_networks": 4},
+    "net4_auto": {"n_networks": 4, "n_members": "auto"},
     "net4_half": {"n_networks": 4, "n_members": 5},
     "net4_wd": {"n_networks": 4, "optimizer__weight_decay": 1e-3},
     "net4_wd1e4": {"n_networks": 4, "optimizer__weight_decay": 1e-4},
@@ -104,6 +113,8 @@ CANDIDATES = {
         "max_learning_rate": 0.1,
         "label_smoothing": 0.1,
     },
+    "net4_ls05": {"n_networks": 4, "label_smoothing": 0.05},
+    "net4_half_ls05": {"n_networks": 4, "n_members": 5, "label_smoothing": 0.05},
     "net4_last3_ls05": {"n_networks": 4, "n_members": 3, "label_smoothing": 0.05},
     "net4_last3_lr1_ls05": {
         "n_networks": 4,
@@ -188,6 +199,12 @@ def single_params(params):
     return single | {"n_networks": 1, "n_members": None}
 
 
+def _repeats(dataset, args):
+    """CV repeats on ``dataset``: ``--small-repeats`` on the three small ones."""
+    small = getattr(args, "small_repeats", None)
+    return small if small and dataset in SCREEN_DATASETS else args.n_repeats
+
+
 def _key(params, dataset, estimator, args):
     text = json.dumps(
         [
@@ -195,7 +212,7 @@ def _key(params, dataset, estimator, args):
             dataset,
             estimator,
             args.n_splits,
-            args.n_repeats,
+            _repeats(dataset, args),
             args.random_state,
         ],
         default=str,
@@ -223,9 +240,9 @@ def fit_rows(params, dataset, estimator, args, cache_dir, log):
         result = run_compare(
             datasets=[dataset],
             estimators=[estimator],
-            snapshot_params=params,
+            snapshot_params={**OLD_DEFAULTS, **params},
             n_splits=args.n_splits,
-            n_repeats=args.n_repeats,
+            n_repeats=_repeats(dataset, args),
             random_state=args.random_state,
         )
     wall = time.perf_counter() - start
@@ -354,7 +371,20 @@ def main(argv=None):
     )
     parser.add_argument("--n-splits", type=int, default=5)
     parser.add_argument("--n-repeats", type=int, default=1)
+    parser.add_argument(
+        "--small-repeats",
+        type=int,
+        default=None,
+        help="CV repeats on the three small datasets (issue 14's protocol: 3); "
+        "default: --n-repeats",
+    )
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--figure",
+        action="store_true",
+        help="also draw every candidate's paired gains over its single network "
+        "(<out>/defaults_study_<stamp>.png; needs matplotlib)",
+    )
     parser.add_argument("--out", default="/tmp/defaults_study")
     parser.add_argument("--no-cache", action="store_true", help="refit everything")
     parser.add_argument(
@@ -428,6 +458,7 @@ def main(argv=None):
         "datasets": datasets,
         "n_splits": args.n_splits,
         "n_repeats": args.n_repeats,
+        "small_repeats": args.small_repeats,
         "random_state": args.random_state,
         "candidates": {n: CANDIDATES[n] for n in names},
         "summaries": summaries,
@@ -441,7 +472,59 @@ def main(argv=None):
     }
     path.write_text(json.dumps(payload, indent=1, default=str))
     print(f"Saved {path}")
+    if args.figure and summaries:
+        figure = path.with_suffix(".png")
+        plot_gains(summaries, figure)
+        print(f"Saved {figure}")
     return 0
+
+
+def plot_gains(summaries, path):
+    """Bar charts of every candidate's paired gains over its own single network.
+
+    One panel for accuracy, one for log loss; per dataset one bar per candidate (the
+    mean paired gain, with the standard error of the folds' gains) and its won/tied/lost
+    folds above it. Gains are "better is up" in both panels: log loss is plotted as
+    single minus candidate.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summaries)
+    datasets = [row["dataset"] for row in summaries[names[0]]["rows"]]
+    fig, axes = plt.subplots(2, 1, figsize=(1.6 * len(datasets) + 2, 7), sharex=True)
+    width = 0.8 / len(names)
+    for ax, key, title in (
+        (axes[0], "acc_gain", "accuracy gain over its single network"),
+        (axes[1], "ll_gain", "log-loss gain over its single network (single - ensemble)"),
+    ):
+        for i, name in enumerate(names):
+            rows = {row["dataset"]: row for row in summaries[name]["rows"]}
+            gains = [rows[d][key] for d in datasets]
+            sign = -1.0 if key == "ll_gain" else 1.0
+            n = np.array([g["won"] + g["tied"] + g["lost"] for g in gains])
+            means = sign * np.array([g["mean"] for g in gains])
+            errors = np.array([g["std"] for g in gains]) / np.sqrt(np.maximum(n, 1))
+            x = np.arange(len(datasets)) + (i - (len(names) - 1) / 2) * width
+            ax.bar(x, means, width, yerr=errors, label=name, capsize=2)
+            for xi, mean, gain in zip(x, means, gains, strict=True):
+                ax.annotate(
+                    f"{gain['won']}/{gain['tied']}/{gain['lost']}",
+                    (xi, mean),
+                    textcoords="offset points",
+                    xytext=(0, 3 if mean >= 0 else -10),
+                    ha="center",
+                    fontsize=7,
+                )
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(title + "; won/tied/lost folds above the bars", fontsize=10)
+    axes[1].set_xticks(np.arange(len(datasets)), datasets)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

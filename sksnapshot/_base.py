@@ -116,7 +116,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [str, callable],
-        "n_networks": [Interval(Integral, 1, None, closed="left")],
+        "n_networks": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_cycles": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "max_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -215,6 +215,15 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
         # scikeras' routed parameters (model__units=...), see RoutedParamsMixin.
         self._store_routed(kwargs)
 
+    #: What ``n_networks="auto"`` trains with the default network (issue 14's study).
+    _AUTO_N_NETWORKS = 4
+
+    def _n_networks(self):
+        """The number of networks trained: ``n_networks``, with ``"auto"`` resolved."""
+        if self.n_networks == "auto":
+            return self._AUTO_N_NETWORKS if self.model is None else 1
+        return int(self.n_networks)
+
     # -- parameter checks -------------------------------------------------------
     def _check_params(self):
         """Declarative checks, then the relations between parameters."""
@@ -228,7 +237,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
                 f"max_learning_rate={self.max_learning_rate}: every cycle anneals from "
                 "max_learning_rate down to min_learning_rate."
             )
-        if self.n_networks > 1 and self.model is not None:
+        if self._n_networks() > 1 and self.model is not None:
             raise ValueError(
                 f"n_networks={self.n_networks} trains that many copies of the default "
                 "network side by side, but a model of your own was given (model="
@@ -338,10 +347,11 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, **fit_kwargs):
         self._check_params()
         continuing = self.warm_start and self.__sklearn_is_fitted__()
-        if continuing and self.snapshot_networks_.shape[1] != self.n_networks:
+        if continuing and self.snapshot_networks_.shape[1] != self._n_networks():
             raise ValueError(
                 f"warm_start=True continues the {self.snapshot_networks_.shape[1]} fitted "
-                f"network(s), but n_networks={self.n_networks}. Set n_networks back to "
+                f"network(s), but n_networks={self.n_networks!r} trains "
+                f"{self._n_networks()}. Set n_networks back to "
                 f"{self.snapshot_networks_.shape[1]}, or warm_start=False to start anew."
             )
         X, y = self._validate_training_data(X, y, reset=not continuing)
@@ -409,7 +419,7 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
             first_cycle=first_cycle,
             validation_data=valid,
             validation_batch_size=valid_batch,
-            n_networks=self.n_networks,
+            n_networks=self._n_networks(),
             failed_networks=(np.flatnonzero(~self.snapshot_networks_[-1]) if continuing else ()),
         )
         conclude_training(self, snapshotter)  # warns, or raises if no cycle finished

@@ -77,8 +77,11 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         Keras' ``label_smoothing`` does: a row of class ``c`` among ``K`` classes trains
         towards ``1 - label_smoothing + label_smoothing / K`` for ``c`` and
         ``label_smoothing / K`` for the other classes (binary: ``K = 2``). It keeps the
-        networks from becoming certain of noisy labels. Only with the default ``model``
-        and ``loss=None`` (set the smoothing in a loss of your own otherwise).
+        networks from becoming certain of noisy labels, at a cost on clean ones (the
+        probabilities become less confident than they should be: see
+        ``docs/when_does_it_help.md``). Only with the default ``model`` and
+        ``loss=None``: a value above 0 with a model or loss of your own raises a
+        ``ValueError`` (set the smoothing in your loss).
     %(metrics)s
     %(batch_size)s
     %(validation_batch_size)s
@@ -157,7 +160,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
         *,
         hidden_layer_sizes=(100,),
         activation="relu",
-        n_networks=1,
+        n_networks="auto",
         n_cycles=10,
         epochs=200,
         max_learning_rate=0.05,
@@ -233,12 +236,12 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
             activation=self.activation,
             n_outputs=1 if binary else meta["n_classes_"],
             output_activation="sigmoid" if binary else "softmax",
-            n_networks=self.n_networks,
+            n_networks=self._n_networks(),
         )
         loss = compile_kwargs.get("loss") or default_classification_loss(
             binary, self.label_smoothing
         )
-        if self.n_networks > 1:
+        if self._n_networks() > 1:
             one_hot = is_categorical_crossentropy(loss)
             accuracy = (
                 "binary_accuracy"
@@ -248,7 +251,7 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
                 else "sparse_categorical_accuracy"
             )
             model.compile(
-                **stacked_compile_arguments(compile_kwargs, loss, self.n_networks, accuracy)
+                **stacked_compile_arguments(compile_kwargs, loss, self._n_networks(), accuracy)
             )
         else:
             model.compile(**{**compile_kwargs, "loss": loss})

@@ -21,23 +21,23 @@ hidden_layer_sizes : array-like of int, default=(100,)
 activation : str or callable, default="relu"
     Hidden activation of the default MLP; scikit-learn names (``"logistic"``,
     ``"identity"``) and Keras names (``"gelu"``) are accepted.
-n_networks : int, default=1
-    Number of independently initialised networks of the default MLP trained side by
-    side, on the same mini-batches in the same compiled step (one model whose
-    weights have a leading network axis; the loss is the sum of the networks' own
-    losses, so each network's gradient is its own). Every snapshot holds all of
-    them, and the members are the (snapshot, network) pairs, ordered by snapshot
-    and then network. ``n_members`` still counts snapshots (the last ``n_members``
-    snapshots of every network predict); with ``combine="weights"`` each network's
-    snapshots are averaged into one network and the networks' outputs are then
-    averaged. On a CPU, where small networks are overhead-bound, extra networks
-    cost little time. Only the default network is stacked: a ``model`` of your own
-    with ``n_networks > 1`` raises a ``ValueError`` at ``fit`` (build the networks
-    into your model instead). ``history_["loss"]`` is the sum of the networks'
-    losses; ``metrics`` score the mean of the networks' outputs. A network whose
-    weights stop being finite is dropped from that snapshot on, with a
-    ``ConvergenceWarning`` naming it, while the others keep training
-    (``snapshot_networks_``).
+n_networks : int or "auto", default=1
+    Number of independently initialised networks of the default MLP trained side by side
+    (``"auto"``: 4 with the default network, 1 with a ``model`` of your own), on the
+    same mini-batches in the same compiled step (one model whose weights have a leading
+    network axis; the loss is the sum of the networks' own losses, so each network's
+    gradient is its own). Every snapshot holds all of them, and the members are the
+    (snapshot, network) pairs, ordered by snapshot and then network. ``n_members`` still
+    counts snapshots (the last ``n_members`` snapshots of every network predict); with
+    ``combine="weights"`` each network's snapshots are averaged into one network and the
+    networks' outputs are then averaged. On a CPU, where small networks are
+    overhead-bound, extra networks cost little time. Only the default network is
+    stacked: a ``model`` of your own with ``n_networks > 1`` raises a ``ValueError`` at
+    ``fit`` (build the networks into your model instead); ``"auto"`` never raises.
+    ``history_["loss"]`` is the sum of the networks' losses; ``metrics`` score the mean
+    of the networks' outputs. A network whose weights stop being finite is dropped from
+    that snapshot on, with a ``ConvergenceWarning`` naming it, while the others keep
+    training (``snapshot_networks_``).
 n_cycles : int, default=10
     Number M of learning-rate cycles, hence of snapshots.
 epochs : int, default=200

@@ -115,11 +115,11 @@ class SnapshotEnsembleRegressor(RegressorMixin, BaseSnapshotEnsemble):
             activation=self.activation,
             n_outputs=meta["n_outputs_"],
             output_activation="linear",
-            n_networks=self.n_networks,
+            n_networks=self._n_networks(),
         )
         loss = compile_kwargs.get("loss") or "mse"
-        if self.n_networks > 1:
-            model.compile(**stacked_compile_arguments(compile_kwargs, loss, self.n_networks))
+        if self._n_networks() > 1:
+            model.compile(**stacked_compile_arguments(compile_kwargs, loss, self._n_networks()))
         else:
             model.compile(**{**compile_kwargs, "loss": loss})
         return model

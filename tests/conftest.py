@@ -24,5 +24,5 @@ def binary():
 
 @pytest.fixture
 def tiny_params():
-    """A small, fast configuration of the estimator."""
-    return dict(hidden_layer_sizes=(16,), n_cycles=3, epochs=9, random_state=0)
+    """A small, fast configuration of the estimator, one network (0.1.0's default)."""
+    return dict(hidden_layer_sizes=(16,), n_cycles=3, epochs=9, n_networks=1, random_state=0)

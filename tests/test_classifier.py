@@ -174,8 +174,9 @@ def test_binary_uses_one_sigmoid_unit_and_keeps_label_kind(binary, labels):
     clf = SnapshotEnsembleClassifier(
         hidden_layer_sizes=(8,), n_cycles=2, epochs=10, random_state=0
     ).fit(X, y)
-    assert clf.model_.output_shape == (None, 1)
-    assert clf.model_.loss == "binary_crossentropy"
+    # One sigmoid unit for each of the 4 default networks, trained on binary cross-entropy.
+    assert clf.model_.output_shape == (None, 4, 1)
+    assert clf.model_.loss.loss.__name__ == "binary_crossentropy"
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

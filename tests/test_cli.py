@@ -4,6 +4,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 
 from sksnapshot.cli import main
@@ -130,7 +131,11 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     snapshot_fold = data["folds"][0]
     assert snapshot_fold["estimator"] == "snapshot"
     assert len(snapshot_fold["last_k_accuracy"]) == len(snapshot_fold["member_accuracy"]) == 3
-    assert snapshot_fold["last_k_accuracy"][0] == snapshot_fold["final_snapshot_accuracy"]
+    # 4 networks by default: the final snapshot's score is the mean of its networks'
+    # scores, and the last-1 ensemble averages their probabilities.
+    assert snapshot_fold["n_networks"] == 4
+    final_networks = snapshot_fold["network_member_accuracy"][-1]
+    assert snapshot_fold["final_snapshot_accuracy"] == pytest.approx(np.mean(final_networks))
     assert snapshot_fold["last_k_accuracy"][-1] == snapshot_fold["accuracy"]
     assert "ensembles of its last k" in table
     for name in ("accuracy", "log_loss", "brier", "ece", "fit_time", "predict_time"):
@@ -147,7 +152,8 @@ def test_compare_quick_writes_table_csv_json_and_bars(tmp_path, capsys):
     # Per-snapshot scores of the new metrics: the last-k ensemble at k = M is predict_proba.
     assert len(snapshot_fold["last_k_ece"]) == len(snapshot_fold["member_brier"]) == 3
     assert snapshot_fold["last_k_ece"][-1] == pytest.approx(snapshot_fold["ece"], abs=1e-6)
-    assert snapshot_fold["last_k_brier"][0] == snapshot_fold["final_snapshot_brier"]
+    final_brier = snapshot_fold["network_member_brier"][-1]
+    assert snapshot_fold["final_snapshot_brier"] == pytest.approx(np.mean(final_brier))
 
 
 @pytest.mark.parametrize(

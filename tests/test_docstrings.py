@@ -95,8 +95,14 @@ def test_public_objects_cover_the_estimators_and_their_methods():
 def test_shared_texts_are_filled_in(cls):
     doc = cls.__doc__
     assert "%(" not in doc
-    # Every shared entry appears in both estimators' docstrings, word for word.
+    # Every shared entry appears in both estimators' docstrings, word for word, with the
+    # estimator's own default (the classifier's n_networks is "auto", the regressor's 1).
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
     for name, text in DOCS.items():
+        if name in defaults:
+            default = defaults[name]
+            shown = f'"{default}"' if isinstance(default, str) else repr(default)
+            text = re.sub(r"default=.*$", f"default={shown}", text, count=1, flags=re.M)
         assert textwrap.indent(text, "    ") in doc, name
 
 

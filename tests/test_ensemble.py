@@ -48,7 +48,12 @@ def test_best_member_count_prefers_more_members_on_ties():
 def fitted(blobs):
     X, y = blobs
     params = dict(
-        hidden_layer_sizes=(16,), n_cycles=4, epochs=12, max_learning_rate=0.1, random_state=0
+        hidden_layer_sizes=(16,),
+        n_cycles=4,
+        epochs=12,
+        max_learning_rate=0.1,
+        n_networks=1,  # the several-network combinations: test_networks.py
+        random_state=0,
     )
     return SnapshotEnsembleClassifier(**params).fit(X, y), X, y
 
@@ -97,7 +102,12 @@ def test_prediction_parameters_are_checked_at_prediction(fitted):
 def test_n_members_auto_chooses_on_held_out_rows(blobs):
     X, y = blobs
     clf = SnapshotEnsembleClassifier(
-        hidden_layer_sizes=(16,), n_cycles=4, epochs=8, n_members="auto", random_state=0
+        hidden_layer_sizes=(16,),
+        n_cycles=4,
+        epochs=8,
+        n_members="auto",
+        n_networks=1,
+        random_state=0,
     ).fit(X, y)
     assert clf.holdout_losses_.shape == (4,)
     # The held-out rows, their losses and the choice are rebuilt by hand in

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sksnapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor, cycle_lengths
 
 # blobs: 300 rows, batch 32 -> 10 steps per epoch; 5 cycles of 2 epochs = 20 steps each.
-PARAMS = dict(hidden_layer_sizes=(8,), n_cycles=5, epochs=10, random_state=0)
+PARAMS = dict(hidden_layer_sizes=(8,), n_cycles=5, epochs=10, n_networks=1, random_state=0)
 
 
 def _step(model):
@@ -132,7 +132,7 @@ def test_nan_loss_mid_training_keeps_the_finished_snapshots(blobs, clean_run):
 def test_training_stops_within_one_compiled_call(blobs):
     X, y = blobs
     # 3 cycles of 300 steps, run as 2 compiled calls of 150 steps each.
-    params = dict(hidden_layer_sizes=(8,), n_cycles=3, epochs=90, random_state=0)
+    params = dict(hidden_layer_sizes=(8,), n_cycles=3, epochs=90, n_networks=1, random_state=0)
     last = LastStep()
     clf = SnapshotEnsembleClassifier(**params, callbacks=[PoisonWeights(cycle=1), last])
     with pytest.warns(ConvergenceWarning, match="1 of 3 cycles finished"):

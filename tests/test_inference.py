@@ -20,7 +20,9 @@ from sksnapshot._inference import (
     member_outputs,
 )
 
-PARAMS = dict(hidden_layer_sizes=(13,), epochs=4, max_learning_rate=0.02, random_state=0)
+PARAMS = dict(
+    hidden_layer_sizes=(13,), epochs=4, max_learning_rate=0.02, n_networks=1, random_state=0
+)
 
 
 @pytest.fixture(scope="module")

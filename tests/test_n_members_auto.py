@@ -46,6 +46,7 @@ def test_classifier_auto_members_scores_the_held_out_rows(blobs, combine):
         max_learning_rate=0.1,
         validation_fraction=0.2,
         combine=combine,
+        n_networks=1,  # several networks: test_networks.py checks "auto" by hand
         random_state=SEED,
     )
     clf = SnapshotEnsembleClassifier(**params, n_members="auto").fit(X, names)

@@ -411,9 +411,10 @@ def test_every_member_pair_is_marked_without_faults(classifier, regressor):
 # -- one network: today's estimator --------------------------------------------------------
 def test_one_network_is_the_plain_dense_estimator_bit_for_bit(three_classes):
     X, y = three_classes
-    default = SnapshotEnsembleClassifier(**TINY).fit(X, y)
+    # 0.1.0's classifier (before n_networks, and its default until issue 14): the same
+    # one-network fit whether n_networks=1 is given to __init__ or set afterwards.
+    default = SnapshotEnsembleClassifier(**TINY).set_params(n_networks=1).fit(X, y)
     one = SnapshotEnsembleClassifier(**TINY, n_networks=1).fit(X, y)
-    assert default.n_networks == 1
     assert len(one.snapshots_) == len(default.snapshots_) == 3
     for got, want in zip(one.snapshots_, default.snapshots_, strict=True):
         for a, b in zip(got, want, strict=True):
@@ -590,7 +591,9 @@ def test_multi_output_regressor_after_a_fault_predicts_with_the_finished_pairs(r
 
 def test_one_network_after_a_fault_marks_its_finished_snapshots(three_classes):
     X, y = three_classes
-    clf = SnapshotEnsembleClassifier(**FAULT_PARAMS, callbacks=[PoisonWeights(cycle=2)])
+    clf = SnapshotEnsembleClassifier(
+        **FAULT_PARAMS, n_networks=1, callbacks=[PoisonWeights(cycle=2)]
+    )
     with pytest.warns(ConvergenceWarning, match="2 of 4 cycles finished"):
         clf.fit(X, y)
     assert len(clf.snapshots_) == 2
@@ -705,6 +708,28 @@ def test_a_user_model_with_several_networks_is_refused(three_classes, model):
         clf.predict(X)
 
 
+@pytest.mark.parametrize("model", [_user_network, _user_network()], ids=["callable", "instance"])
+def test_auto_trains_one_network_of_your_own_model(three_classes, model):
+    X, y = three_classes
+    clf = SnapshotEnsembleClassifier(model, n_cycles=2, epochs=2, random_state=0)
+    assert clf.n_networks == "auto"
+    clf.fit(X, y)
+    assert clf.snapshot_networks_.shape == (2, 1)
+    assert clf.member_predict_proba(X).shape == (2, len(X), 3)
+
+
+@pytest.mark.parametrize("estimator", [SnapshotEnsembleClassifier, SnapshotEnsembleRegressor])
+def test_auto_trains_four_default_networks(three_classes, estimator):
+    X, y = three_classes
+    est = estimator(**TINY, n_networks="auto").fit(X, y)
+    assert est.snapshot_networks_.shape == (3, 4)
+    kernel = est.snapshots_[-1][0]
+    assert kernel.shape == (4, X.shape[1], 8)  # the stacked (network, in, out) kernel
+    # Warm start compares the fitted networks with what "auto" resolves to, not the string.
+    est.set_params(warm_start=True).fit(X, y)
+    assert est.snapshot_networks_.shape == (6, 4)
+
+
 @pytest.mark.parametrize("n_networks", [0, -1, 1.5, "2"])
 def test_n_networks_must_be_a_positive_integer(three_classes, n_networks):
     X, y = three_classes
@@ -762,7 +787,9 @@ def test_clone_keeps_n_networks():
         est = cls(n_networks=4)
         assert est.get_params()["n_networks"] == 4
         assert clone(est).n_networks == 4
-        assert cls().n_networks == 1
+    assert SnapshotEnsembleClassifier().n_networks == "auto"  # issue 14's default
+    assert clone(SnapshotEnsembleClassifier()).n_networks == "auto"
+    assert SnapshotEnsembleRegressor().n_networks == 1
 
 
 def test_same_random_state_gives_the_same_networks(classifier, three_classes):

@@ -47,8 +47,12 @@ def _assert_same_estimator(restored, original, X):
     assert restored.n_features_in_ == original.n_features_in_
 
 
-def test_a_file_saved_before_n_networks_loads_as_one_network(fitted, blobs, tmp_path):
-    X, _ = blobs
+def test_a_file_saved_before_n_networks_loads_as_one_network(blobs, tmp_path):
+    X, y = blobs
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    fitted = SnapshotEnsembleClassifier(
+        hidden_layer_sizes=(8,), n_cycles=3, epochs=6, n_networks=1, random_state=0
+    ).fit(X, names)  # files written before n_networks held one network
     folder = save(fitted, tmp_path / "clf")
     path = folder / "estimator.json"
     document = json.loads(path.read_text())

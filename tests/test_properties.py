@@ -165,8 +165,8 @@ def test_well_formed_data_always_fits_and_predicts(data):
     clf.fit(X, y)
     assert len(clf.snapshots_) == 2
     _assert_correct(clf, X, y)
-    members = clf.member_predict_proba(X)
-    assert members.shape == (2, len(X), len(np.unique(y)))
+    members = clf.member_predict_proba(X)  # every (snapshot, network) pair: 2 x 4 default
+    assert members.shape == (2 * 4, len(X), len(np.unique(y)))
     np.testing.assert_allclose(members.sum(axis=2), 1.0, atol=1e-6)
 
 
