@@ -29,7 +29,10 @@ KEYS = [f"split{i}_test_score" for i in range(5)]
 
 def _search(epochs, n_jobs):
     return GridSearchCV(
-        SnapshotEnsembleClassifier(epochs=epochs, random_state=0), GRID, cv=5, n_jobs=n_jobs
+        SnapshotEnsembleClassifier(epochs=epochs, n_networks=1, random_state=0),
+        GRID,
+        cv=5,
+        n_jobs=n_jobs,
     )
 
 

@@ -60,7 +60,7 @@ def run(fits, every, scenario, cleanup):
     for i in range(1, fits + 1):
         if scenario != "refit" or clf is None:
             clf = SnapshotEnsembleClassifier(
-                hidden_layer_sizes=(16,), n_cycles=4, epochs=20, random_state=i
+                hidden_layer_sizes=(16,), n_cycles=4, epochs=20, n_networks=1, random_state=i
             )
         clf.fit(X, y).predict_proba(X)
         if scenario == "keep":

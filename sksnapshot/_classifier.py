@@ -32,7 +32,10 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     ``min_learning_rate + (max_learning_rate - min_learning_rate) / 2 * (1 + cos(pi t/T))``.
     At the end of every cycle, where the rate is at its lowest, a copy of the weights (a
     *snapshot*) is kept in memory. ``predict_proba`` averages the class probabilities of
-    the last ``n_members`` snapshots (Huang et al. 2017).
+    the last ``n_members`` snapshots (Huang et al. 2017). By default the fit trains 4
+    independently initialised copies of the default network side by side in the same
+    compiled steps (``n_networks="auto"``), and every snapshot holds all of them: one
+    training run gives snapshots of 4 trajectories (``docs/when_does_it_help.md``).
 
     scikeras builds and compiles the network, encodes the labels and routes the
     parameters (the estimator uses scikeras' ``KerasClassifier`` inside; it is not a
@@ -143,6 +146,10 @@ class SnapshotEnsembleClassifier(ClassifierMixin, BaseSnapshotEnsemble):
     ...                                  random_state=0).fit(X, y)
     >>> len(clf.snapshots_)
     3
+    >>> clf.snapshot_networks_.shape  # 3 snapshots of the 4 default networks
+    (3, 4)
+    >>> clf.member_predict_proba(X[:2]).shape
+    (12, 2, 2)
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
     """
