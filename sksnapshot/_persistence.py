@@ -423,6 +423,9 @@ def load(path, *, custom_objects=None, params=None):
             UserWarning,
             stacklevel=2,
         )
+    if "n_networks" not in document["params"] and "n_networks" in defaults:
+        # Written before n_networks existed: one network, whatever the default is now.
+        values["n_networks"] = 1
     values.update(params)
     estimator = cls(**values)
     vars(estimator).update(

@@ -57,10 +57,16 @@ def test_a_file_saved_before_n_networks_loads_as_one_network(blobs, tmp_path):
     path = folder / "estimator.json"
     document = json.loads(path.read_text())
     del document["attributes"]["snapshot_networks_"]  # as the format was written before
+    del document["params"]["n_networks"]
     path.write_text(json.dumps(document))
     restored = load(folder)
     np.testing.assert_array_equal(restored.snapshot_networks_, np.ones((3, 1), dtype=bool))
+    # Its parameter says one network, not today's default ("auto": 4), so a warm start
+    # continues the file's one network.
+    assert restored.n_networks == 1
     _assert_same_estimator(restored, fitted, X)
+    restored.set_params(warm_start=True, n_cycles=1).fit(X, names)
+    assert restored.snapshot_networks_.shape == (4, 1)
 
 
 def test_save_load_round_trip_is_bit_identical(fitted, blobs, tmp_path):
