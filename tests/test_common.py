@@ -21,7 +21,10 @@ EXPECTED_FAILED_CHECKS = {
 
 @parametrize_with_checks(
     [
-        SnapshotEnsembleClassifier(hidden_layer_sizes=(16,), n_cycles=2, epochs=20, random_state=0),
+        # One network (the plain Dense path); the classifier's default 4: below, slow.
+        SnapshotEnsembleClassifier(
+            hidden_layer_sizes=(16,), n_cycles=2, epochs=20, n_networks=1, random_state=0
+        ),
         # check_regressor_data_not_an_array fits an unscaled target (scale ~100), on which
         # SGD with the squared error diverges: the Huber loss bounds the gradients.
         SnapshotEnsembleRegressor(
@@ -35,13 +38,12 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 
 # Several networks trained side by side (stacked weights, one model): the same checks,
-# about two more minutes on two cores, so marked slow (the CI command runs them).
+# about two more minutes on two cores, so marked slow (the CI command runs them). The
+# classifier at its default n_networks="auto" (4 networks), the regressor with 2.
 @pytest.mark.slow
 @parametrize_with_checks(
     [
-        SnapshotEnsembleClassifier(
-            hidden_layer_sizes=(16,), n_cycles=2, epochs=20, n_networks=2, random_state=0
-        ),
+        SnapshotEnsembleClassifier(hidden_layer_sizes=(16,), n_cycles=2, epochs=20, random_state=0),
         SnapshotEnsembleRegressor(
             hidden_layer_sizes=(16,),
             n_cycles=2,
