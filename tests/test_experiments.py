@@ -447,7 +447,7 @@ def test_the_defaults_line_is_the_estimator_defaults_on_standardized_inputs():
     assert f"{result.defaults_accuracy[0]:.3f} ± 0.000" in line
     assert "Paired gain of the estimator defaults over 1 seeds" in table
     assert "  over the ensemble of all 2 snapshots:" in table
-    assert f"n_networks={hand[-1].n_networks}, n_cycles={hand[-1].n_cycles}" in table
+    assert f"n_networks={hand[-1].n_networks!r}, n_cycles={hand[-1].n_cycles!r}" in table
     assert "estimator defaults" in table.splitlines()[-1]  # its fit time
 
 
