@@ -47,7 +47,8 @@ from ._ensemble import (
 from ._faults import checked_outputs, conclude_training, restored_on_failure
 from ._inference import member_outputs
 from ._plan import holdout_split, plan_training, split_sizes, validation_split
-from ._scikeras import KerasBackend, RoutedParamsMixin, seeded
+from ._scikeras import KerasBackend, RoutedParamsMixin
+from ._seeding import seeded
 from ._tensorflow import read_determinism_flag
 from ._training import train_cycles
 from ._validation import numeric_conversion_errors
@@ -412,7 +413,8 @@ class BaseSnapshotEnsemble(RoutedParamsMixin, BaseEstimator):
             plan,
             seed=seed + first_cycle,
             jit_compile=self.jit_compile,
-            seeded_context=seeded(random_state) if random_state is not None else None,
+            # The default network keeps TensorFlow's kernel cache (see _seeding.seeded).
+            seeded_context=seeded(random_state, reset_kernels=self.model is not None),
             shuffle=fit_args.get("shuffle", True),
             callbacks=backend.callbacks(),
             verbose=fit_args.get("verbose", self.verbose),

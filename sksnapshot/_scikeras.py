@@ -21,12 +21,11 @@ Keras models, losses, metrics and optimizers picklable (scikeras sets their
 import keras
 import numpy as np
 from scikeras._utils import route_params
-from scikeras.utils.random_state import tensorflow_random_state
 from scikeras.utils.transformers import _is_categorical_crossentropy
 from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import is_classifier
 
-from ._seeding import isolated_default_seeds
+from ._seeding import isolated_default_seeds, seeded
 from ._stacked import SummedNetworkLoss
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "RoutedParamsMixin",
     "is_categorical_crossentropy",
     "rebuild_target_encoder",
-    "seeded",
     "ROUTING_PREFIXES",
 ]
 
@@ -122,11 +120,6 @@ class RoutedParamsMixin:
             )
 
 
-def seeded(random_state):
-    """scikeras' seeded context for TensorFlow, Keras and Python (a no-op for None)."""
-    return tensorflow_random_state(random_state)
-
-
 def _wrapper_methods(base):
     """scikeras' wrapper ``base`` with the hooks the snapshot estimators need."""
 
@@ -147,11 +140,18 @@ def _wrapper_methods(base):
         def _build_keras_model(self):
             # scikeras seeds Python's shared `random` for the build, but other threads of
             # the process (a dask worker's event loop) may draw from it too: this
-            # thread's Keras default seeds come from its own generator (see _seeding).
-            if self._random_state is None:
+            # thread's Keras default seeds come from its own generator. And the seeds
+            # are set here, by _seeding.seeded, which keeps TensorFlow's kernel cache
+            # for the default network (scikeras' own context would clear it).
+            seed = self._random_state
+            if seed is None:
                 return super()._build_keras_model()
-            with isolated_default_seeds(int(self._random_state)):
-                return super()._build_keras_model()
+            self._random_state = None  # scikeras would seed again, clearing the cache
+            try:
+                with seeded(int(seed), self._reset_kernels), isolated_default_seeds(int(seed)):
+                    return super()._build_keras_model()
+            finally:
+                self._random_state = seed
 
         def _get_compile_kwargs(self):
             kwargs = super()._get_compile_kwargs()
@@ -227,7 +227,8 @@ class KerasBackend:
 
     def __init__(self, estimator, random_state):
         params = estimator.get_params(deep=False)
-        if params.get("model") is None:
+        default_network = params.get("model") is None
+        if default_network:
             params["model"] = estimator._build_default_model
         classifier = is_classifier(estimator)
         base = _CLASSIFIER_WRAPPER if classifier else _REGRESSOR_WRAPPER
@@ -237,6 +238,9 @@ class KerasBackend:
         vars(wrapper).update(routed)
         wrapper._user_params = set(routed)
         wrapper._random_state = random_state
+        # Whether a seeded build resets TensorFlow's stateful random kernels (a model
+        # of the user's may use them; see _seeding.seeded).
+        wrapper._reset_kernels = not default_network
         if classifier:
             wrapper.classes_ = None
         self._wrapper = wrapper
