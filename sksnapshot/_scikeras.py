@@ -18,6 +18,9 @@ Keras models, losses, metrics and optimizers picklable (scikeras sets their
 ``__reduce__``), which ``pickle``, ``clone`` of fitted models and ``joblib`` rely on.
 """
 
+import functools
+import inspect
+
 import keras
 import numpy as np
 from scikeras._utils import route_params
@@ -154,16 +157,26 @@ def _wrapper_methods(base):
                 self._random_state = seed
 
         def _get_compile_kwargs(self):
-            kwargs = super()._get_compile_kwargs()
-            optimizer = kwargs["optimizer"]
-            if (
-                isinstance(optimizer, keras.optimizers.SGD)
-                and not isinstance(self.optimizer, keras.optimizers.Optimizer)
-                and "optimizer__momentum" not in self.get_params()
-            ):
-                config = {**optimizer.get_config(), "momentum": self.momentum}
-                kwargs["optimizer"] = type(optimizer).from_config(config)
-            return kwargs
+            # scikeras makes the optimizer from a name by making one to learn its class,
+            # then another: make it once, with the estimator's momentum (SGD), and under
+            # a fixed name. Keras names optimizers sgd_1, sgd_2, ... and their variables
+            # after them; TensorFlow caches one kernel per variable name, so a new name
+            # costs about 1 ms per variable and keeps a kernel for good.
+            if isinstance(self.optimizer, str):
+                self.optimizer = _optimizer_class(self.optimizer)
+            optimizer, params = self.optimizer, self.get_params()
+            if inspect.isclass(optimizer) and issubclass(optimizer, keras.optimizers.Optimizer):
+                routed = {}
+                if optimizer.__module__.startswith("keras.") and "optimizer__name" not in params:
+                    routed["optimizer__name"] = optimizer.__name__.lower()
+                if (
+                    issubclass(optimizer, keras.optimizers.SGD)
+                    and "optimizer__momentum" not in params
+                ):
+                    routed["optimizer__momentum"] = self.momentum
+                vars(self).update(routed)
+                self._user_params = set(self._user_params) | set(routed)
+            return super()._get_compile_kwargs()
 
         def _check_model_compatibility(self, y):
             loss = getattr(self.model_, "loss", None)
@@ -188,6 +201,12 @@ def _wrapper_methods(base):
 
     Wrapper.__name__ = Wrapper.__qualname__ = f"_Snapshot{base.__name__}"
     return Wrapper
+
+
+@functools.lru_cache(maxsize=32)
+def _optimizer_class(name):
+    """The class of the Keras optimizer ``name`` (Keras makes one to tell)."""
+    return type(keras.optimizers.get(name))
 
 
 _CLASSIFIER_WRAPPER = _wrapper_methods(KerasClassifier)
