@@ -57,6 +57,12 @@ def _state(model):
     ]
 
 
+def _reset_metrics(model):
+    """``model.reset_metrics()`` inside a compiled function (a ``tf.cond`` branch)."""
+    model.reset_metrics()
+    return tf.constant(True)
+
+
 class TrainingProgram:
     """Train a compiled Keras model through ``n_steps`` mini-batch steps per call.
 
@@ -214,6 +220,7 @@ class XlaTrainingProgram:
         self._steps = tf.function(self._run_steps, autograph=False, jit_compile=True)
         self._step_functions = {}
         self._compiled = False
+        self._reset_pending = False
         self.max_call_steps = XLA_MAX_CALL_STEPS
 
     def _most_steps(self, batch_size):
@@ -244,7 +251,13 @@ class XlaTrainingProgram:
         )
         try:
             self._steps.experimental_get_compiler_ir(
-                x, y, weights, tf.zeros(padded), tf.constant(n_steps, tf.int64), list(source)
+                x,
+                y,
+                weights,
+                tf.zeros(padded),
+                tf.constant(n_steps, tf.int64),
+                tf.constant(True),
+                list(source),
             )(stage="hlo")
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, ValueError) as exc:
             raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
@@ -267,11 +280,12 @@ class XlaTrainingProgram:
             weights = weights * tf.cast(blocks.pop(), weights.dtype)
         return blocks[0], blocks[1], weights
 
-    def _run_steps(self, x, y, weights, rates, n_steps, source):
+    def _run_steps(self, x, y, weights, rates, n_steps, reset, source):
         model = self.model
         pairs = list(zip(source, self._state, strict=True)) if source else []
         for own, mine in pairs:
             mine.assign(own)
+        tf.cond(reset, lambda: _reset_metrics(model), lambda: tf.constant(False))
         learning_rate = model.optimizer.learning_rate
 
         def body(i):
@@ -286,7 +300,7 @@ class XlaTrainingProgram:
 
     def _steps_function(self, arguments, source):
         """The XLA loop's concrete function for the block shape of ``arguments``."""
-        key = tuple(tuple(a.shape) for a in arguments[:3])
+        key = tuple(tuple(a.shape) for a in arguments[:3])  # the block's shape
         function = self._step_functions.get(key)
         if function is None:
             function = self._steps.get_concrete_function(*arguments, list(source))
@@ -294,7 +308,8 @@ class XlaTrainingProgram:
         return function
 
     def reset_metrics(self):
-        self.model.reset_metrics()
+        """Reset the metrics at the start of the next call (inside it: no call of its own)."""
+        self._reset_pending = True
 
     def __call__(self, arrays, rates, order, seed, start, n_steps, batch_size, shuffle, source=()):
         """As :meth:`TrainingProgram.__call__` (``order`` is passed through unused).
@@ -329,8 +344,15 @@ class XlaTrainingProgram:
             tf.constant(shuffle, tf.bool),
         )
         step_rates = np.zeros(padded, dtype=np.float32)
-        step_rates[:n_steps] = np.asarray(rates[start : start + n_steps])
-        arguments = (x, y, weights, tf.constant(step_rates), tf.constant(n_steps, tf.int64))
+        step_rates[:n_steps] = np.asarray(rates)[start : start + n_steps]
+        arguments = (
+            x,
+            y,
+            weights,
+            tf.constant(step_rates),
+            tf.constant(n_steps, tf.int64),
+            tf.constant(self._reset_pending),
+        )
         try:
             logs = self._steps_function(arguments, source)(*arguments, list(source))
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as exc:
@@ -338,6 +360,7 @@ class XlaTrainingProgram:
                 raise
             raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
         self._compiled = True
+        self._reset_pending = False
         return logs
 
 
