@@ -2,9 +2,10 @@
 
 Two facts about TensorFlow 2.21 / Keras 3 (see ``docs/robustness.md``):
 
-* TensorFlow reads ``TF_DETERMINISTIC_OPS`` lazily, on first use. scikeras sets it inside
-  its seeded context, so if the first read happens there, op determinism stays on for
-  the whole process and a later *unseeded* fit fails ("Random ops require a seed").
+* TensorFlow reads ``TF_DETERMINISTIC_OPS`` lazily, on first use. A seeded fit sets it
+  inside its seeded context (:func:`sksnapshot._seeding.seeded`, as scikeras' does), so
+  if the first read happens there, op determinism stays on for the whole process and a
+  later *unseeded* fit fails ("Random ops require a seed").
   :func:`read_determinism_flag` makes the first read happen at import time instead.
 * Every traced Keras train step registers a ``CustomGradient-<uid>`` entry in
   TensorFlow's process-wide gradient registry that is never removed and keeps the whole
