@@ -86,3 +86,16 @@ class PoisonWeights(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.cycle:
             self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def user_model(meta):
+    """A model of the user's: Keras' default (unseeded) initializers, compiled by itself."""
+    model = keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    return model

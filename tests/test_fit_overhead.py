@@ -10,24 +10,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _helpers import user_model
 from tensorflow.python.eager import context
 
 import sksnapshot._program as program
 from sksnapshot import SnapshotEnsembleClassifier
 
 TINY = dict(hidden_layer_sizes=(8,), n_cycles=2, epochs=4, n_networks=1, random_state=0)
-
-
-def _user_model(meta):
-    model = keras.Sequential(
-        [
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-        ]
-    )
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
-    return model
 
 
 @pytest.fixture
@@ -67,7 +56,7 @@ def test_a_seeded_fit_of_a_users_model_still_resets_the_random_kernels(blobs, ca
     # A model of the user's may draw from stateful TensorFlow random kernels, which only
     # a cleared cache starts anew: its fits seed TensorFlow as scikeras does.
     X, y = blobs
-    SnapshotEnsembleClassifier(_user_model, **TINY).fit(X, y)
+    SnapshotEnsembleClassifier(user_model, **TINY).fit(X, y)
     assert len(cache_clears) >= 2
 
 
@@ -75,7 +64,7 @@ def test_a_users_model_with_stateful_random_ops_is_still_reproducible(blobs):
     X, y = blobs
 
     def noisy_model(meta):
-        model = _user_model(meta)
+        model = user_model(meta)
         # Eager, stateful and unseeded: reproducible only if the kernel cache is reset.
         for weights in model.trainable_variables[:1]:
             weights.assign_add(tf.random.normal(weights.shape, stddev=0.3))

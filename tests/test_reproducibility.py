@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
+from _helpers import user_model
 from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
@@ -86,19 +87,6 @@ def test_predict_proba_from_four_threads_equals_serial(blobs):
                 np.testing.assert_array_equal(proba, want)
 
 
-def _user_builder(meta):
-    """A user's model with Keras' default (unseeded) initializers."""
-    model = keras.Sequential(
-        [
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-        ]
-    )
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
-    return model
-
-
 def test_seeded_fit_is_unaffected_by_other_threads_drawing_from_python_random(blobs):
     # A dask worker's event loop draws from Python's shared `random` (tornado's callback
     # jitter) while a task builds its model; Keras takes its default initializer seeds
@@ -111,7 +99,7 @@ def test_seeded_fit_is_unaffected_by_other_threads_drawing_from_python_random(bl
         )
         return clf.fit(X, y).predict_proba(X)
 
-    quiet = {"default": probabilities(None), "user": probabilities(_user_builder)}
+    quiet = {"default": probabilities(None), "user": probabilities(user_model)}
     stop = threading.Event()
 
     def draw():
@@ -124,7 +112,7 @@ def test_seeded_fit_is_unaffected_by_other_threads_drawing_from_python_random(bl
         busy = [
             (name, probabilities(model))
             for _ in range(3)
-            for name, model in (("default", None), ("user", _user_builder))
+            for name, model in (("default", None), ("user", user_model))
         ]
     finally:
         stop.set()
