@@ -221,6 +221,7 @@ class XlaTrainingProgram:
         self._step_functions = {}
         self._compiled = False
         self._reset_pending = False
+        self.last_state = None  # the outputs of the last call's state (take_state)
         self.max_call_steps = XLA_MAX_CALL_STEPS
 
     def _most_steps(self, batch_size):
@@ -296,7 +297,10 @@ class XlaTrainingProgram:
         tf.while_loop(lambda i: i < n_steps, body, (tf.constant(0, tf.int64),))
         for own, mine in pairs:
             own.assign(mine)
-        return model.get_metrics_result()
+        # The weights and step count after the call (the caller's, when shared): a
+        # snapshot at a cycle end reads them here instead of in a call of its own.
+        state = [tf.identity(v.value) for v in (*model.weights, model.optimizer.iterations)]
+        return model.get_metrics_result(), state
 
     def _steps_function(self, arguments, source):
         """The XLA loop's concrete function for the block shape of ``arguments``."""
@@ -354,14 +358,26 @@ class XlaTrainingProgram:
             tf.constant(self._reset_pending),
         )
         try:
-            logs = self._steps_function(arguments, source)(*arguments, list(source))
+            logs, state = self._steps_function(arguments, source)(*arguments, list(source))
         except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as exc:
             if self._compiled:
                 raise
             raise XlaUnavailable(str(exc).strip().splitlines()[0]) from exc
         self._compiled = True
         self._reset_pending = False
+        self.last_state = state
         return logs
+
+    def take_state(self):
+        """The step count and weights after the last call (once; None if already taken).
+
+        Returns ``(step, weights)``, ``weights`` in ``model.weights`` order as ndarrays:
+        what a snapshot would read from the trained model right after the call.
+        """
+        state, self.last_state = self.last_state, None
+        if state is None:
+            return None
+        return int(state[-1]), [np.array(v, copy=True) for v in state[:-1]]
 
 
 class _TemplateBinding:
@@ -383,6 +399,9 @@ class _TemplateBinding:
 
     def check(self, *args):
         return self.program.check(*args, source=self._source)
+
+    def take_state(self):
+        return self.program.take_state() if hasattr(self.program, "take_state") else None
 
     def __call__(self, *args):
         return self.program(*args, source=self._source)

@@ -82,6 +82,10 @@ class SnapshotCallback(keras.callbacks.Callback):
         self.history = defaultdict(list)
         self.stop_reason = None
         self.stop_value = None
+        # A callable giving the (step, weights) the training program read at the end of
+        # its last call, or None (then the model is read): set by whoever runs the
+        # training where nothing else can change the weights before the cycle's end.
+        self.state_source = None
 
     @property
     def stopped(self):
@@ -109,7 +113,8 @@ class SnapshotCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.stopped:
             return  # the cycle did not finish
-        step, weights = _step_and_weights(self.model)
+        state = self.state_source() if self.state_source is not None else None
+        step, weights = state if state is not None else _step_and_weights(self.model)
         expected = self.snapshot_steps[len(self.snapshots)]
         if step != expected:
             if self.model.stop_training:  # another callback stopped the cycle midway

@@ -137,3 +137,38 @@ def test_the_metrics_reset_inside_the_xla_call_restarts_every_cycle(blobs):
     # (The padded last batch of an epoch weighs like a full one in XLA's loss tracker.)
     np.testing.assert_allclose(xla, plain, rtol=0.05)
     assert plain[-1] < 0.5 * plain[0]  # a falling loss, so a running mean would differ
+
+
+def test_snapshots_taken_from_the_xla_call_equal_the_models_weights(blobs, monkeypatch):
+    # Without callbacks of the user's, nothing changes the weights between a cycle's
+    # last compiled call and its end: the snapshot takes what that call read.
+    import sksnapshot._snapshots as snapshots
+
+    X, y = blobs
+    reads = []
+    read = snapshots._step_and_weights
+    monkeypatch.setattr(
+        snapshots, "_step_and_weights", lambda model: reads.append(1) or read(model)
+    )
+    params = dict(TINY, n_networks=2, jit_compile=True)
+    fast = SnapshotEnsembleClassifier(**params).fit(X, y)
+    assert reads == []
+    observed = SnapshotEnsembleClassifier(**params, callbacks=[keras.callbacks.Callback()])
+    observed.fit(X, y)
+    assert len(reads) == TINY["n_cycles"]  # a callback of the user's: the model is read
+    for got, want in zip(fast.snapshots_, observed.snapshots_, strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.model_.get_weights()[0], fast.snapshots_[-1][0])
+
+
+def test_a_callback_that_changes_the_weights_is_seen_by_the_snapshot(blobs):
+    X, y = blobs
+
+    class Zero(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.layers[-1].bias.assign(np.zeros(3, "float32"))
+
+    fit = SnapshotEnsembleClassifier(**TINY, jit_compile=True, callbacks=[Zero()]).fit(X, y)
+    for snapshot in fit.snapshots_:
+        np.testing.assert_array_equal(snapshot[-1], np.zeros(3, "float32"))
