@@ -67,6 +67,9 @@ class _MemberForward:
         # network takes: worth it for a forward shared by every fit of its structure.
         self._jit = shared
         self._functions = {}
+        # Called as concrete functions (a tf.function's dispatch costs about half a
+        # millisecond a call, and prediction on many rows makes a call per chunk).
+        self._concrete = {}
         self._lock = threading.Lock()
         self._compile_lock = threading.Lock()  # guards the start of the precompilation
         self._precompiling = None
@@ -153,6 +156,16 @@ class _MemberForward:
                 self._functions[key] = function
             return function
 
+    def _concrete_function(self, key, trainable, non_trainable, x, signature=None):
+        """The concrete function of ``self._function(key)`` for these arguments' shapes."""
+        function = self._concrete.get(key)
+        if function is None:
+            traced = self._function(key, signature)
+            function = traced.get_concrete_function(trainable, non_trainable, tf.constant(0), x)
+            with self._lock:
+                function = self._concrete.setdefault(key, function)
+        return function
+
     def _precompile(self, group, x, row_sizes):
         """Compile the XLA programs of every row size in ``row_sizes``, in the background.
 
@@ -204,14 +217,15 @@ class _MemberForward:
             tf.TensorSpec((), tf.int32),
             tf.TensorSpec((None, *x.shape[1:]), x.dtype),
         ]
-        return self._function((False,), signature)
+        return self._concrete_function((False,), trainable, non_trainable, x, signature)
 
     def __call__(self, group, x, row_sizes=ROW_BUCKETS):
         """Outputs of a group's members on ``x``: (count, n_rows, ...), or more (padding)."""
         trainable, non_trainable, count = group
         if self._jit:
             try:
-                function = self._function((True, MEMBER_GROUP, x.shape[0]))
+                key = (True, MEMBER_GROUP, x.shape[0])
+                function = self._concrete_function(key, trainable, non_trainable, x)
                 outputs = function(trainable, non_trainable, tf.constant(count), x)
             except tf.errors.OpError:  # XLA cannot compile this network: plain graphs
                 self._jit = False
@@ -227,9 +241,8 @@ class _MemberForward:
                 (self._non_trainable, non_trainable),
             )
         )
-        return self._plain(trainable, non_trainable, x)(
-            trainable, non_trainable, tf.constant(count), x
-        )
+        function = self._plain(trainable, non_trainable, x)
+        return function(trainable, non_trainable, tf.constant(count), x)
 
 
 #: Threads compiling programs in the background: awaited at exit (a thread killed in
