@@ -141,6 +141,10 @@ class TrainingProgram:
     def reset_metrics(self):
         self.model.reset_metrics()
 
+    def take_state(self):
+        """None: a snapshot reads the model (see :meth:`XlaTrainingProgram.take_state`)."""
+        return None
+
     def __call__(self, arrays, rates, order, seed, start, n_steps, batch_size, shuffle, source=()):
         """Run ``n_steps`` steps from global step ``start``.
 
@@ -401,7 +405,7 @@ class _TemplateBinding:
         return self.program.check(*args, source=self._source)
 
     def take_state(self):
-        return self.program.take_state() if hasattr(self.program, "take_state") else None
+        return self.program.take_state()
 
     def __call__(self, *args):
         return self.program(*args, source=self._source)

@@ -254,7 +254,7 @@ def train_cycles(
             step_rates = plan.step_rates
             _training_optimizer(model, float(step_rates[0]))
             program = _program_for(model, train, plan, jit_compile)
-            if not callbacks[1:] and hasattr(program, "take_state"):
+            if not callbacks[1:]:
                 # No other callback can change the weights between a cycle's last call
                 # and its end: the snapshot takes what that call read.
                 snapshotter.state_source = program.take_state
