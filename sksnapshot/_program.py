@@ -93,11 +93,10 @@ class TrainingProgram:
         if model.run_eagerly:
             self._function = self._run
             return
-        self._traced = tf.function(self._run, autograph=False)
         # Traced once, here, with the row count left free; variables passed as arguments
         # (a shared program's callers') do not cause new traces. Called as this concrete
         # function: a tf.function's dispatch costs about half a millisecond a call.
-        self._function = self._traced.get_concrete_function(
+        self._function = tf.function(self._run, autograph=False).get_concrete_function(
             tuple(tf.TensorSpec((None, *shape), dtype) for shape, dtype in self.signature),
             tf.TensorSpec((None,), tf.float32),  # learning rate of every step
             tf.TensorSpec((None,), tf.int64),  # order of the current epoch, or empty

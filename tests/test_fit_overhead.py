@@ -121,6 +121,7 @@ def test_the_xla_program_is_traced_once_for_all_fits(blobs):
     programs = [
         p for p in program._SHARED._items.values() if isinstance(p, program.XlaTrainingProgram)
     ]
+    assert programs
     traced = {id(p): p._steps.experimental_get_tracing_count() for p in programs}
     for seed in (1, 2, 3):
         SnapshotEnsembleClassifier(**{**TINY, "random_state": seed}, jit_compile=True).fit(X, y)
